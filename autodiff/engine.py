@@ -1,0 +1,304 @@
+"""The reverse-mode engine: walk the graph from the outputs back to the leaves.
+
+Nodes are visited in decreasing *generation* (a node's generation is one more
+than the newest of its inputs), using a heap instead of recursion, so a chain
+of 100,000 ops needs no deeper Python stack than a chain of two. A node is
+processed only after every node that consumes its outputs, so each output's
+gradient is complete when its creator runs.
+
+Two rules are applied here, once, for every op:
+
+* **shape**: an op may return a gradient in the broadcast shape of its output;
+  it is reduced to the input's shape with ``sum_to``;
+* **dtype**: a gradient is cast to its input's dtype (float32 stays float32).
+
+After a node has run, its references to inputs, outputs and saved arrays are
+dropped (unless ``retain_graph``), which frees the intermediate buffers.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .function import Function, set_grad_enabled
+from .tensor import Tensor
+
+__all__ = ["backward", "grad", "BackwardStep", "record_backward"]
+
+
+@dataclass
+class BackwardStep:
+    """One step of a backward pass, as recorded by ``record_backward``.
+
+    ``reduced`` lists ``(input_index, grad_shape, input_shape)`` for every
+    gradient the engine summed back to a broadcast input's shape.
+    """
+
+    fn: Function
+    inputs: tuple[Tensor, ...]
+    outputs: tuple[Tensor | None, ...]
+    grad_outputs: tuple[Tensor | None, ...]
+    grad_inputs: tuple[Tensor | None, ...]
+    reduced: list[tuple[int, tuple[int, ...], tuple[int, ...]]] = field(default_factory=list)
+
+
+class record_backward:
+    """Context manager collecting a ``BackwardStep`` for each node the engine runs.
+
+    This is the hook drawings use to show the backward pass step by step; it
+    keeps the recorded tensors alive, so use it for teaching-sized graphs.
+
+    Example:
+        >>> import autodiff as ad
+        >>> x = ad.tensor(2.0, requires_grad=True)
+        >>> with ad.record_backward() as steps:
+        ...     (x * 3).backward()
+        >>> [s.fn.name for s in steps]
+        ['mul']
+    """
+
+    def __init__(self) -> None:
+        self.steps: list[BackwardStep] = []
+
+    def __enter__(self) -> list[BackwardStep]:
+        global _trace
+        self._saved = _trace
+        _trace = self.steps
+        return self.steps
+
+    def __exit__(self, *exc: object) -> None:
+        global _trace
+        _trace = self._saved
+
+
+_trace: list[BackwardStep] | None = None
+
+
+def _seed(root: Tensor, g: Any) -> Tensor:
+    if g is None:
+        if root.data.size != 1:
+            raise RuntimeError(
+                f"backward() on a tensor of shape {root.shape} needs a gradient argument of "
+                "that shape; for a loss, reduce it to a single number first "
+                "(e.g. loss.mean() or loss.sum())"
+            )
+        return Tensor(np.ones_like(root.data), _copy=False)
+    if not isinstance(g, Tensor):
+        g = Tensor(np.asarray(g, dtype=root.data.dtype), _copy=False)
+    if g.shape != root.shape:
+        raise ValueError(
+            f"backward(): gradient of shape {g.shape} does not match "
+            f"the tensor's shape {root.shape}"
+        )
+    return g
+
+
+def _released_error(fn: Function) -> RuntimeError:
+    site = getattr(fn, "call_site", None)
+    where = f" (created at {site[0]}:{site[1]})" if site else ""
+    return RuntimeError(
+        f"backward through op '{fn.name}'{where} a second time: its saved values were freed "
+        "by the first backward(). Pass retain_graph=True to the first backward() call if you "
+        "need to run backward through the same graph again."
+    )
+
+
+def _fix_grad(fn: Function, x: Tensor, gx: Any, i: int, step: BackwardStep | None) -> Tensor:
+    """Bring an op's gradient to its input's shape and dtype (the one shared rule)."""
+    if not isinstance(gx, Tensor):
+        gx = Tensor(np.asarray(gx), _copy=False)
+    if gx.data.shape != x.data.shape:
+        try:
+            reduced = ops.sum_to(gx, x.data.shape)
+        except ValueError as err:
+            raise ValueError(
+                f"op '{fn.name}': backward returned a gradient of shape {gx.shape} for input {i} "
+                f"of shape {x.shape}; they are not broadcast-compatible"
+            ) from err
+        if step is not None:
+            step.reduced.append((i, gx.shape, x.shape))
+        gx = reduced
+    if gx.data.dtype != x.data.dtype:
+        gx = ops.astype(gx, x.data.dtype)
+    return gx
+
+
+def backward(
+    roots: Sequence[Tensor],
+    root_grads: Sequence[Any] | None = None,
+    retain_graph: bool = False,
+    create_graph: bool = False,
+    inputs: Sequence[Tensor] | None = None,
+) -> dict[int, Tensor] | None:
+    """Run reverse mode from ``roots``.
+
+    With ``inputs=None`` gradients are accumulated into ``.grad`` of every leaf
+    that requires grad (and of non-leaves that called ``retain_grad()``). With
+    ``inputs`` given, nothing is written to ``.grad``: the gradients of those
+    tensors are returned in a dict keyed by ``id``.
+    """
+    retain_graph = retain_graph or create_graph
+    wanted = None if inputs is None else {id(t) for t in inputs}
+    # id -> (tensor, gradient so far); holding the tensor keeps it alive until its
+    # creator has run, even after the consumer that referenced it was released.
+    grads: dict[int, tuple[Tensor, Tensor]] = {}
+    leaves: dict[int, Tensor] = {}
+    handed: set[int] = set()
+    heap: list[tuple[int, int, Function]] = []
+    queued: set[int] = set()
+    order = 0
+
+    def receive(x: Tensor, gx: Tensor) -> None:
+        key = id(x)
+        prev = grads.get(key)
+        grads[key] = (x, gx if prev is None else prev[1] + gx)
+        if x.creator is None:
+            leaves[key] = x
+
+    with set_grad_enabled(create_graph):
+        for i, root in enumerate(roots):
+            if not root.requires_grad:
+                raise RuntimeError(
+                    f"backward(): output {i} (shape {root.shape}) does not require grad: none of "
+                    "the tensors it was computed from has requires_grad=True, or it was "
+                    "computed under no_grad()"
+                )
+            g = _seed(root, None if root_grads is None else root_grads[i])
+            handed.add(id(g.data))
+            receive(root, g)
+            fn = root.creator
+            if fn is not None and id(fn) not in queued:
+                queued.add(id(fn))
+                heapq.heappush(heap, (-fn.generation, order, fn))
+                order += 1
+
+        while heap:
+            fn = heapq.heappop(heap)[2]
+            fn_inputs = fn.inputs
+            if fn_inputs is None:
+                raise _released_error(fn)
+            outs = [ref() for ref in fn.outputs]
+            gys = []
+            for k, y in enumerate(outs):
+                gy = None
+                if y is not None:
+                    key = id(y)
+                    entry = grads.get(key) if (wanted and key in wanted) else grads.pop(key, None)
+                    gy = None if entry is None else entry[1]
+                    if gy is not None and y.retains_grad and wanted is None:
+                        y.grad = _own(gy, handed) if y.grad is None else y.grad + gy
+                if gy is None:
+                    shape, dtype = fn.out_meta[k]
+                    gy = Tensor(np.zeros(shape, dtype), _copy=False)
+                gys.append(gy)
+            gxs = fn.backward(*gys)
+            if not isinstance(gxs, tuple):
+                gxs = (gxs,)
+            if len(gxs) != len(fn_inputs):
+                raise RuntimeError(
+                    f"op '{fn.name}': backward returned {len(gxs)} gradients for "
+                    f"{len(fn_inputs)} inputs"
+                )
+            step = None
+            if _trace is not None:
+                step = BackwardStep(fn, fn_inputs, tuple(outs), tuple(gys), ())
+            fixed: list[Tensor | None] = []
+            for i, (x, gx) in enumerate(zip(fn_inputs, gxs)):
+                if gx is None or not x.requires_grad:
+                    fixed.append(None)
+                    continue
+                gx = _fix_grad(fn, x, gx, i, step)
+                fixed.append(gx)
+                receive(x, gx)
+                creator = x.creator
+                if creator is not None and id(creator) not in queued:
+                    queued.add(id(creator))
+                    heapq.heappush(heap, (-creator.generation, order, creator))
+                    order += 1
+            if step is not None:
+                step.grad_inputs = tuple(fixed)
+                _trace.append(step)
+            if not retain_graph:
+                fn.release()
+
+        if wanted is not None:
+            return {key: grads[key][1] for key in wanted if key in grads}
+        for key, leaf in leaves.items():
+            g = grads[key][1]
+            leaf.grad = _own(g, handed) if leaf.grad is None else leaf.grad + g
+    return None
+
+
+def _own(g: Tensor, handed: set[int]) -> Tensor:
+    # A gradient handed to the user must not alias the upstream gradient or another
+    # tensor's gradient (ops like add pass the same array to both inputs).
+    if g.data.base is not None or id(g.data) in handed:
+        g = ops.copy(g)
+    handed.add(id(g.data))
+    return g
+
+
+def grad(
+    outputs: Tensor | Sequence[Tensor],
+    inputs: Tensor | Sequence[Tensor],
+    grad_outputs: Any = None,
+    retain_graph: bool | None = None,
+    create_graph: bool = False,
+    allow_unused: bool = False,
+) -> tuple[Tensor | None, ...]:
+    """Gradients of ``outputs`` with respect to ``inputs``, without touching ``.grad``.
+
+    Args:
+        outputs: a tensor or a sequence of tensors to differentiate.
+        inputs: the tensors to differentiate with respect to (leaves or not).
+        grad_outputs: the upstream gradient of each output (may be omitted for
+            single-element outputs).
+        retain_graph: keep the graph afterwards; defaults to ``create_graph``.
+        create_graph: record the computation of the gradients so they can be
+            differentiated again (Hessian-vector products, gradient penalties).
+        allow_unused: return None for inputs the outputs do not depend on
+            (otherwise that is an error).
+
+    Returns:
+        A tuple with one gradient per input.
+
+    Example (second derivative of x**3 at 2 is 12):
+        >>> import autodiff as ad
+        >>> x = ad.tensor(2.0, requires_grad=True)
+        >>> (dx,) = ad.grad(x ** 3, x, create_graph=True)
+        >>> (d2x,) = ad.grad(dx, x)
+        >>> float(dx.data), float(d2x.data)
+        (12.0, 12.0)
+    """
+    outs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
+    ins = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    if grad_outputs is not None and isinstance(grad_outputs, (Tensor, np.ndarray)):
+        grad_outputs = (grad_outputs,)
+    if retain_graph is None:
+        retain_graph = create_graph
+    for i, x in enumerate(ins):
+        if not isinstance(x, Tensor) or not x.requires_grad:
+            raise RuntimeError(f"grad(): input {i} does not require grad")
+    found = backward(outs, grad_outputs, retain_graph, create_graph, inputs=ins)
+    result: list[Tensor | None] = []
+    handed: set[int] = set()
+    for i, x in enumerate(ins):
+        g = found.get(id(x)) if found else None
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                f"grad(): input {i} (shape {x.shape}) was not used to compute the outputs; "
+                "pass allow_unused=True to get None for it"
+            )
+        if g is not None:
+            with set_grad_enabled(create_graph):
+                g = _own(g, handed)
+        result.append(g)
+    return tuple(result)
+
+
+from . import ops  # noqa: E402

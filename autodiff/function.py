@@ -1,0 +1,324 @@
+"""The node contract: every differentiable op is a ``Function`` subclass.
+
+A ``Function`` turns numpy arrays into numpy arrays in ``forward`` and turns the
+gradients of its outputs into gradients of its inputs in ``backward``. The
+backward is written with the framework's own differentiable ops (Tensors in,
+Tensors out), so the engine can record it as a graph when ``create_graph=True``
+and higher-order derivatives come for free.
+
+This module also owns the two pieces of global state the engine needs:
+whether graphs are being recorded (``no_grad``) and the name-scope stack that
+``nn`` pushes module paths onto, so pictures can say ``fc1.weight``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import sys
+import weakref
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from .tensor import Tensor, as_array
+
+__all__ = [
+    "Function",
+    "no_grad",
+    "enable_grad",
+    "set_grad_enabled",
+    "is_grad_enabled",
+    "name_scope",
+    "current_scope",
+]
+
+
+class _Config:
+    """Process-wide switches. One instance, read on every op call, so keep it tiny."""
+
+    __slots__ = ("grad_enabled", "scope", "call_sites")
+
+    def __init__(self) -> None:
+        self.grad_enabled = True
+        self.scope: tuple[str, ...] = ()
+        self.call_sites = True
+
+
+config = _Config()
+
+
+def is_grad_enabled() -> bool:
+    """Return True when ops record a graph for backward.
+
+    Example:
+        >>> import autodiff as ad
+        >>> with ad.no_grad():
+        ...     ad.is_grad_enabled()
+        False
+    """
+    return config.grad_enabled
+
+
+class set_grad_enabled(contextlib.ContextDecorator):
+    """Context manager (and decorator) that turns graph recording on or off.
+
+    Example:
+        >>> import autodiff as ad
+        >>> x = ad.tensor([1.0], requires_grad=True)
+        >>> with ad.set_grad_enabled(False):
+        ...     y = x * 2
+        >>> y.requires_grad
+        False
+    """
+
+    def __init__(self, mode: bool) -> None:
+        self.mode = bool(mode)
+        self._saved: list[bool] = []
+
+    def __enter__(self) -> None:
+        self._saved.append(config.grad_enabled)
+        config.grad_enabled = self.mode
+
+    def __exit__(self, *exc: object) -> None:
+        config.grad_enabled = self._saved.pop()
+
+
+class no_grad(set_grad_enabled):
+    """Nothing inside is recorded: no graph is kept, outputs do not require grad.
+
+    Works as a context manager and as a decorator.
+
+    Example:
+        >>> import autodiff as ad
+        >>> w = ad.tensor([2.0], requires_grad=True)
+        >>> with ad.no_grad():
+        ...     y = w * 3
+        >>> y.requires_grad, y.creator is None
+        (False, True)
+    """
+
+    def __init__(self) -> None:
+        super().__init__(False)
+
+
+class enable_grad(set_grad_enabled):
+    """Turn recording back on inside a ``no_grad`` block (context or decorator)."""
+
+    def __init__(self) -> None:
+        super().__init__(True)
+
+
+@contextlib.contextmanager
+def name_scope(name: str) -> Iterator[None]:
+    """Push ``name`` onto the scope stack; ops created inside remember the path.
+
+    ``nn.Module`` uses this so drawings can group nodes by module (``fc1``,
+    ``encoder.layers.0``). The engine only stores the tuple; it never interprets it.
+
+    Example:
+        >>> import autodiff as ad
+        >>> x = ad.tensor([1.0], requires_grad=True)
+        >>> with ad.name_scope("block"):
+        ...     y = x * 2
+        >>> y.creator.scope
+        ('block',)
+    """
+    saved = config.scope
+    config.scope = saved + (name,)
+    try:
+        yield
+    finally:
+        config.scope = saved
+
+
+def current_scope() -> tuple[str, ...]:
+    """The current name-scope path as a tuple of names."""
+    return config.scope
+
+
+_PACKAGE_DIRS: tuple[str, ...] = ()
+
+
+def _package_dirs() -> tuple[str, ...]:
+    # Frames inside autodiff/ and nn/ are framework code; the user's line is the first outside.
+    global _PACKAGE_DIRS
+    if not _PACKAGE_DIRS:
+        import os
+
+        here = os.path.dirname(os.path.abspath(__file__))
+        root = os.path.dirname(here)
+        _PACKAGE_DIRS = (here + os.sep, os.path.join(root, "nn") + os.sep)
+    return _PACKAGE_DIRS
+
+
+def user_call_site(skip: int = 2) -> tuple[str, int] | None:
+    """File and line of the first stack frame outside the autodiff and nn packages."""
+    dirs = _package_dirs()
+    frame = sys._getframe(skip)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not filename.startswith(dirs):
+            return filename, frame.f_lineno
+        frame = frame.f_back
+    return None
+
+
+class Function:
+    """Base class of every differentiable op (a node of the graph).
+
+    Subclass it and write two methods:
+
+    * ``forward(*arrays)`` gets numpy arrays and returns an array (or a tuple
+      of arrays for several outputs);
+    * ``backward(*grads)`` gets the gradient of each output as a ``Tensor`` and
+      returns one gradient ``Tensor`` (or ``None``) per input. Write it with
+      autodiff ops so that ``create_graph=True`` can differentiate it again.
+
+    Inside ``backward``, ``self.inputs`` are the input Tensors and
+    ``self.output(i)`` gives output ``i`` as a Tensor. Anything else the
+    backward needs can be stored on ``self`` in ``forward`` (use ``self.saved``
+    for large arrays: the engine frees it after backward).
+
+    Gradients may come back in the broadcast shape of the output and in a
+    wider dtype: the engine reduces them with ``sum_to`` and casts them to each
+    input's shape and dtype in one place, so an op never has to.
+
+    Example (the two nodes of the apple bill):
+        >>> import autodiff as ad
+        >>> class Mul(ad.Function):
+        ...     def forward(self, a, b):
+        ...         return a * b
+        ...     def backward(self, gy):
+        ...         a, b = self.inputs
+        ...         return gy * b, gy * a
+        >>> x = ad.tensor(3.0, requires_grad=True)
+        >>> y = Mul()(x, ad.tensor(4.0))
+        >>> y.backward()
+        >>> float(x.grad.data)
+        4.0
+    """
+
+    #: short name shown in errors and drawings; defaults to the lower-cased class name
+    name: str = ""
+    #: the gradient rule as a learner would write it, shown by ``autodiff.viz``
+    rule: str = ""
+    #: False for ops like argmax or comparisons: outputs never require grad
+    differentiable: bool = True
+
+    inputs: tuple[Tensor, ...] | None
+    outputs: tuple[weakref.ref, ...] | None
+    saved: Any
+    generation: int
+    scope: tuple[str, ...]
+    call_site: tuple[str, int] | None
+    out_meta: tuple[tuple[tuple[int, ...], np.dtype], ...]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not cls.__dict__.get("name"):
+            cls.name = cls.__name__.lower()
+
+    def __call__(self, *inputs: Any) -> Any:
+        tensors = _as_tensors(inputs, self)
+        try:
+            ys = self.forward(*[t.data for t in tensors])
+        except (ValueError, IndexError, TypeError) as err:
+            raise _op_error(self, tensors, err) from err
+        single = not isinstance(ys, tuple)
+        if single:
+            ys = (ys,)
+        record = (
+            config.grad_enabled and self.differentiable and any(t.requires_grad for t in tensors)
+        )
+        outputs = tuple(Tensor(_as_ndarray(y), _copy=False) for y in ys)
+        if record:
+            self.inputs = tensors
+            self.generation = max(t.generation for t in tensors)
+            self.outputs = tuple(weakref.ref(o) for o in outputs)
+            self.out_meta = tuple((o.data.shape, o.data.dtype) for o in outputs)
+            self.scope = config.scope
+            self.call_site = user_call_site() if config.call_sites else None
+            gen = self.generation + 1
+            for o in outputs:
+                if o.data.dtype.kind in "fc":
+                    o.creator = self
+                    o.generation = gen
+                    o.requires_grad = True
+        return outputs[0] if single else outputs
+
+    def forward(self, *xs: np.ndarray) -> Any:
+        raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
+
+    def backward(self, *gys: Tensor) -> Any:
+        raise NotImplementedError(f"op '{self.name}' has no backward; it cannot be differentiated")
+
+    def output(self, index: int = 0) -> Tensor:
+        """Output ``index`` of this node as a Tensor (for use inside ``backward``)."""
+        ref = self.outputs[index]() if self.outputs is not None else None
+        if ref is None:
+            raise RuntimeError(
+                f"op '{self.name}': output {index} is no longer alive; an op whose backward "
+                "needs its output must keep it (store it in forward instead)"
+            )
+        return ref
+
+    def release(self) -> None:
+        """Drop references to inputs, outputs and saved arrays (done after backward)."""
+        self.inputs = None
+        self.outputs = None
+        self.saved = None
+
+    @property
+    def released(self) -> bool:
+        return getattr(self, "inputs", None) is None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} '{self.name}'>"
+
+
+def _as_ndarray(y: Any) -> np.ndarray:
+    return y if type(y) is np.ndarray else np.asarray(y)
+
+
+def _as_tensors(inputs: tuple[Any, ...], fn: Function) -> tuple[Tensor, ...]:
+    # Fast path: everything is already a Tensor.
+    for x in inputs:
+        if not isinstance(x, Tensor):
+            break
+    else:
+        return inputs  # type: ignore[return-value]
+    like = None
+    for x in inputs:
+        if isinstance(x, Tensor):
+            like = x.data.dtype
+            if like.kind == "f":
+                break
+        elif isinstance(x, np.ndarray):
+            like = x.dtype
+            if like.kind == "f":
+                break
+    return tuple(x if isinstance(x, Tensor) else Tensor(as_array(x, like)) for x in inputs)
+
+
+def _op_error(fn: Function, tensors: tuple[Tensor, ...], err: Exception) -> Exception:
+    shapes = ", ".join(f"{tuple(t.shape)} {t.dtype}" for t in tensors)
+    where = ""
+    site = user_call_site(3)
+    if site is not None:
+        where = f" (at {site[0]}:{site[1]})"
+    scope = ".".join(config.scope)
+    in_layer = f" in layer '{scope}'" if scope else ""
+    kind = type(err) if isinstance(err, (ValueError, IndexError, TypeError)) else ValueError
+    return kind(f"{fn.name}{in_layer}: inputs [{shapes}]: {err}{where}")
+
+
+def op(fn_cls: type[Function]) -> Callable[..., Any]:
+    """Wrap a Function class into a plain function ``f(*inputs, **params)``."""
+
+    @functools.wraps(fn_cls)
+    def apply(*inputs: Any, **params: Any) -> Any:
+        return fn_cls(**params)(*inputs)
+
+    return apply

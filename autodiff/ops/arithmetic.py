@@ -1,0 +1,214 @@
+"""Arithmetic: add, sub, mul, div, neg, pow (the apple bill's add and mul live here).
+
+Binary ops return gradients in the broadcast shape of their output; the
+engine sums them back to each input's shape (``sum_to``), so no rule here
+has to know about broadcasting.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..function import Function
+from ..registry import NONZERO, POSITIVE, REAL, Domain, register
+from ..tensor import Tensor
+
+
+class Add(Function):
+    rule = "gx0 = gy, gx1 = gy"
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return a + b
+
+    def backward(self, gy: Tensor) -> tuple[Tensor, Tensor]:
+        return gy, gy
+
+
+class Sub(Function):
+    rule = "gx0 = gy, gx1 = -gy"
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return a - b
+
+    def backward(self, gy: Tensor) -> tuple[Tensor, Tensor | None]:
+        return gy, (-gy if self.inputs[1].requires_grad else None)
+
+
+class Mul(Function):
+    rule = "gx0 = gy * x1, gx1 = gy * x0"
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return a * b
+
+    def backward(self, gy: Tensor) -> tuple[Tensor | None, Tensor | None]:
+        a, b = self.inputs
+        return (gy * b if a.requires_grad else None, gy * a if b.requires_grad else None)
+
+
+class Div(Function):
+    rule = "gx0 = gy / x1, gx1 = -gy * x0 / x1**2"
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return a / b
+
+    def backward(self, gy: Tensor) -> tuple[Tensor | None, Tensor | None]:
+        a, b = self.inputs
+        ga = gy / b if a.requires_grad else None
+        gb = -(gy * a) / (b * b) if b.requires_grad else None
+        return ga, gb
+
+
+class Neg(Function):
+    rule = "gx = -gy"
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        return -x
+
+    def backward(self, gy: Tensor) -> Tensor:
+        return -gy
+
+
+class Pow(Function):
+    """``a ** b`` with a tensor exponent (the base must be positive where b is not an integer)."""
+
+    rule = "gx0 = gy * x1 * x0**(x1-1), gx1 = gy * y * log(x0)"
+
+    def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return a**b
+
+    def backward(self, gy: Tensor) -> tuple[Tensor | None, Tensor | None]:
+        a, b = self.inputs
+        ga = gb = None
+        if a.requires_grad:
+            ga = gy * b * a ** (b - 1)
+        if b.requires_grad:
+            gb = gy * self.output() * a.log()
+        return ga, gb
+
+
+class PowScalar(Function):
+    """``x ** c`` for a constant Python number ``c``."""
+
+    rule = "gx = gy * c * x**(c-1)"
+
+    def __init__(self, exponent: float) -> None:
+        self.exponent = exponent
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        c = self.exponent
+        if c == 2:
+            return x * x
+        return x ** np.asarray(c, dtype=x.dtype) if x.dtype.kind == "f" else x**c
+
+    def backward(self, gy: Tensor) -> Tensor:
+        (x,) = self.inputs
+        c = self.exponent
+        if c == 2:
+            return gy * (x * 2)
+        return gy * (x ** (c - 1) * c)
+
+
+def add(a: Any, b: Any) -> Tensor:
+    """Elementwise ``a + b`` with numpy broadcasting.
+
+    Example:
+        >>> import autodiff as ad
+        >>> ad.add(ad.tensor([1.0, 2.0]), 1.0)
+        Tensor([2., 3.])
+    """
+    return Add()(a, b)
+
+
+def sub(a: Any, b: Any) -> Tensor:
+    """Elementwise ``a - b``.
+
+    Example:
+        >>> import autodiff as ad
+        >>> ad.sub(ad.tensor([3.0]), 1.0)
+        Tensor([2.])
+    """
+    return Sub()(a, b)
+
+
+def mul(a: Any, b: Any) -> Tensor:
+    """Elementwise ``a * b``.
+
+    Example:
+        >>> import autodiff as ad
+        >>> ad.mul(ad.tensor([2.0]), ad.tensor([3.0]))
+        Tensor([6.])
+    """
+    return Mul()(a, b)
+
+
+def div(a: Any, b: Any) -> Tensor:
+    """Elementwise ``a / b``.
+
+    Example:
+        >>> import autodiff as ad
+        >>> ad.div(ad.tensor([3.0]), 2.0)
+        Tensor([1.5])
+    """
+    return Div()(a, b)
+
+
+def neg(x: Any) -> Tensor:
+    """Elementwise ``-x``.
+
+    Example:
+        >>> import autodiff as ad
+        >>> ad.neg(ad.tensor([1.0]))
+        Tensor([-1.])
+    """
+    return Neg()(x)
+
+
+def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - mirrors ``**``
+    """Elementwise ``a ** b``; a Python-number exponent uses the cheaper scalar rule.
+
+    Example:
+        >>> import autodiff as ad
+        >>> ad.pow(ad.tensor([3.0]), 2)
+        Tensor([9.])
+    """
+    if isinstance(b, (int, float)) and not isinstance(b, bool) and isinstance(a, Tensor):
+        return PowScalar(b)(a)
+    return Pow()(a, b)
+
+
+register("add", add, functions=(Add,), domains=(REAL, REAL), shapes="broadcast")
+register("sub", sub, functions=(Sub,), domains=(REAL, REAL), shapes="broadcast")
+register("mul", mul, functions=(Mul,), domains=(REAL, REAL), shapes="broadcast")
+register("div", div, functions=(Div,), domains=(REAL, NONZERO), shapes="broadcast")
+register("neg", neg, functions=(Neg,))
+register("pow", pow, functions=(Pow,), domains=(POSITIVE, Domain(-2.0, 2.0)), shapes="broadcast")
+
+
+def _scalar_exponent(draw: Any, st: Any, shapes: Any) -> dict[str, Any]:
+    return {"b": draw(st.sampled_from([2, 3, -1, 0.5, 1.5, -2.5]))}
+
+
+register(
+    "pow_scalar",
+    pow,
+    functions=(PowScalar,),
+    domains=(POSITIVE,),
+    params=_scalar_exponent,
+    notes="tensor ** Python number",
+)
+
+
+def _rpow(x: Tensor, base: float = 2.5) -> Tensor:
+    return pow(base, x)
+
+
+register(
+    "rpow",
+    _rpow,
+    functions=(Pow,),
+    domains=(REAL,),
+    params=lambda draw, st, shapes: {"base": draw(st.sampled_from([0.5, 2.0, 2.5, 10.0]))},
+    notes="Python number ** tensor",
+)

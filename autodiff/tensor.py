@@ -1,0 +1,419 @@
+"""``Tensor``: an ndarray that remembers the op that made it.
+
+A Tensor holds its value in ``data`` (a numpy array), its gradient in ``grad``
+(another Tensor, filled by ``backward``) and, when it was computed by a
+recorded op, a reference to that op in ``creator``. Following ``creator`` ->
+``inputs`` -> ``creator`` ... walks the graph backwards; nothing points the
+other way except weak references, so dropping the last Tensor frees the graph.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Tensor", "tensor", "as_array", "DEFAULT_FLOAT"]
+
+#: dtype given to Python floats and float lists (numpy arrays keep their own dtype)
+DEFAULT_FLOAT = np.dtype(np.float32)
+
+
+def as_array(data: Any, like: np.dtype | None = None) -> np.ndarray:
+    """Turn ``data`` into an ndarray without upcasting float32 work.
+
+    Python scalars take the dtype of the float tensor they meet (``like``),
+    so ``x * 0.5`` stays float32. Python floats and float lists on their own
+    become float32; numpy arrays and numpy scalars keep their dtype.
+    """
+    if isinstance(data, np.ndarray):
+        return data
+    if isinstance(data, np.generic):
+        return np.asarray(data)
+    if isinstance(data, (bool, int, float)) and like is not None:
+        if (
+            like.kind == "f"
+            or isinstance(data, bool)
+            or (isinstance(data, int) and like.kind in "iu")
+        ):
+            return np.array(data, dtype=like)
+        return np.array(data, dtype=DEFAULT_FLOAT if isinstance(data, float) else None)
+    arr = np.asarray(data)
+    if arr.dtype == np.float64:
+        arr = arr.astype(DEFAULT_FLOAT)
+    return arr
+
+
+class Tensor:
+    """An n-dimensional array with reverse-mode automatic differentiation.
+
+    Args:
+        data: array-like value. Python floats and lists of floats become float32;
+            numpy arrays keep their dtype (use float64 for gradient checking).
+            The data is copied, so later in-place updates never touch the caller's array.
+        requires_grad: record ops on this tensor so ``backward`` can reach it.
+            Only floating-point tensors can require grad.
+        name: optional label used in error messages and drawings.
+        dtype: optional dtype to convert to.
+
+    Example (the apple bill: 2 apples at 100 with 10% tax):
+        >>> from autodiff import Tensor
+        >>> price = Tensor(100.0, requires_grad=True, name="apple price")
+        >>> tax = Tensor(1.1, requires_grad=True)
+        >>> total = price * 2 * tax
+        >>> total.backward()
+        >>> round(float(price.grad.data), 4), round(float(tax.grad.data), 4)
+        (2.2, 200.0)
+    """
+
+    __slots__ = (
+        "data",
+        "grad",
+        "creator",
+        "requires_grad",
+        "name",
+        "generation",
+        "retains_grad",
+        "__weakref__",
+    )
+    # Make numpy defer to Tensor in mixed expressions such as ``ndarray * Tensor``.
+    __array_ufunc__ = None
+    __array_priority__ = 1000
+
+    def __init__(
+        self,
+        data: Any,
+        requires_grad: bool = False,
+        name: str | None = None,
+        dtype: Any = None,
+        *,
+        _copy: bool = True,
+    ) -> None:
+        if isinstance(data, Tensor):
+            data = data.data
+        if _copy:
+            arr = as_array(data)
+            if dtype is not None:
+                arr = arr.astype(dtype, copy=False)
+            if arr is data:
+                arr = arr.copy()
+            data = arr
+        self.data: np.ndarray = data
+        self.grad: Tensor | None = None
+        self.creator = None
+        self.requires_grad = False
+        self.name = name
+        self.generation = 0
+        self.retains_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    # ----------------------------------------------------------------- basics
+    def requires_grad_(self, flag: bool = True) -> Tensor:
+        """Set ``requires_grad`` in place (only floating-point tensors may require grad)."""
+        if flag and self.data.dtype.kind not in "fc":
+            label = f" '{self.name}'" if self.name else ""
+            raise TypeError(
+                f"tensor{label} of dtype {self.data.dtype} cannot require grad: only "
+                "floating-point tensors have gradients (convert with dtype=np.float32)"
+            )
+        self.requires_grad = bool(flag)
+        return self
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.data.shape
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def size(self) -> int:
+        return self.data.size
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors made by the user (not by a recorded op)."""
+        return self.creator is None
+
+    @property
+    def T(self) -> Tensor:
+        return ops.transpose(self)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.data, precision=4, separator=", ", threshold=20)
+        extras = []
+        if self.data.dtype != DEFAULT_FLOAT:
+            extras.append(f"dtype={self.data.dtype}")
+        if self.creator is not None:
+            extras.append(f"op={self.creator.name}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        if self.name:
+            extras.append(f"name={self.name!r}")
+        tail = (", " + ", ".join(extras)) if extras else ""
+        return f"Tensor({body}{tail})"
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
+    def __float__(self) -> float:
+        return float(self.data)
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    __hash__ = object.__hash__
+
+    # ------------------------------------------------------------- autodiff
+    def backward(
+        self,
+        grad: Any = None,
+        retain_graph: bool = False,
+        create_graph: bool = False,
+    ) -> None:
+        """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.
+
+        Args:
+            grad: gradient of some scalar with respect to this tensor; may be
+                omitted when the tensor holds a single element.
+            retain_graph: keep the graph's buffers so backward can run again.
+            create_graph: record the backward pass itself, so the gradients can
+                be differentiated again (implies ``retain_graph``).
+
+        Example:
+            >>> import autodiff as ad
+            >>> x = ad.tensor(3.0, requires_grad=True)
+            >>> (x * x).backward()
+            >>> float(x.grad.data)
+            6.0
+        """
+        engine.backward((self,), None if grad is None else (grad,), retain_graph, create_graph)
+
+    def retain_grad(self) -> Tensor:
+        """Keep ``.grad`` on this non-leaf tensor after backward (leaves always keep it)."""
+        self.retains_grad = True
+        return self
+
+    def zero_grad(self) -> None:
+        """Clear the accumulated gradient (``grad`` becomes None)."""
+        self.grad = None
+
+    def detach(self) -> Tensor:
+        """A new leaf sharing this tensor's data, cut off from the graph."""
+        return Tensor(self.data, name=self.name, _copy=False)
+
+    def numpy(self) -> np.ndarray:
+        """The underlying numpy array (shared, not copied)."""
+        return self.data
+
+    def item(self) -> float | int | bool:
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+        return self.data.item()
+
+    def tolist(self) -> Any:
+        return self.data.tolist()
+
+    # ------------------------------------------------------------ operators
+    def __add__(self, other: Any) -> Tensor:
+        return ops.add(self, other)
+
+    def __radd__(self, other: Any) -> Tensor:
+        return ops.add(other, self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return ops.sub(self, other)
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return ops.sub(other, self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return ops.mul(self, other)
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return ops.mul(other, self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return ops.div(self, other)
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return ops.div(other, self)
+
+    def __pow__(self, other: Any) -> Tensor:
+        return ops.pow(self, other)
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return ops.pow(other, self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return ops.matmul(self, other)
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return ops.matmul(other, self)
+
+    def __neg__(self) -> Tensor:
+        return ops.neg(self)
+
+    def __pos__(self) -> Tensor:
+        return self
+
+    def __abs__(self) -> Tensor:
+        return ops.abs(self)
+
+    def __getitem__(self, index: Any) -> Tensor:
+        return ops.getitem(self, index)
+
+    # Comparisons are not differentiable: they return bool tensors.
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return Tensor(self.data == _raw(other), _copy=False)
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return Tensor(self.data != _raw(other), _copy=False)
+
+    def __lt__(self, other: Any) -> Tensor:
+        return Tensor(self.data < _raw(other), _copy=False)
+
+    def __le__(self, other: Any) -> Tensor:
+        return Tensor(self.data <= _raw(other), _copy=False)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return Tensor(self.data > _raw(other), _copy=False)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return Tensor(self.data >= _raw(other), _copy=False)
+
+    # --------------------------------------------------------- method forms
+    def astype(self, dtype: Any) -> Tensor:
+        return ops.astype(self, dtype)
+
+    def reshape(self, *shape: Any) -> Tensor:
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return ops.reshape(self, shape)
+
+    def transpose(self, *axes: Any) -> Tensor:
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return ops.transpose(self, axes or None)
+
+    def swapaxes(self, axis1: int, axis2: int) -> Tensor:
+        return ops.swapaxes(self, axis1, axis2)
+
+    def flatten(self, start_axis: int = 0) -> Tensor:
+        return ops.flatten(self, start_axis)
+
+    def squeeze(self, axis: Any = None) -> Tensor:
+        return ops.squeeze(self, axis)
+
+    def expand_dims(self, axis: Any) -> Tensor:
+        return ops.expand_dims(self, axis)
+
+    def broadcast_to(self, shape: tuple[int, ...]) -> Tensor:
+        return ops.broadcast_to(self, shape)
+
+    def sum_to(self, shape: tuple[int, ...]) -> Tensor:
+        return ops.sum_to(self, shape)
+
+    def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return ops.sum(self, axis, keepdims)
+
+    def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return ops.mean(self, axis, keepdims)
+
+    def var(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+        return ops.var(self, axis, keepdims, ddof)
+
+    def std(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+        return ops.std(self, axis, keepdims, ddof)
+
+    def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return ops.max(self, axis, keepdims)
+
+    def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return ops.min(self, axis, keepdims)
+
+    def argmax(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return ops.argmax(self, axis, keepdims)
+
+    def argmin(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return ops.argmin(self, axis, keepdims)
+
+    def logsumexp(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        return ops.logsumexp(self, axis, keepdims)
+
+    def exp(self) -> Tensor:
+        return ops.exp(self)
+
+    def log(self) -> Tensor:
+        return ops.log(self)
+
+    def sqrt(self) -> Tensor:
+        return ops.sqrt(self)
+
+    def abs(self) -> Tensor:
+        return ops.abs(self)
+
+    def sin(self) -> Tensor:
+        return ops.sin(self)
+
+    def cos(self) -> Tensor:
+        return ops.cos(self)
+
+    def tanh(self) -> Tensor:
+        return ops.tanh(self)
+
+    def sigmoid(self) -> Tensor:
+        return ops.sigmoid(self)
+
+    def relu(self) -> Tensor:
+        return ops.relu(self)
+
+    def clip(self, low: Any = None, high: Any = None) -> Tensor:
+        return ops.clip(self, low, high)
+
+    def softmax(self, axis: int = -1) -> Tensor:
+        return ops.softmax(self, axis)
+
+    def log_softmax(self, axis: int = -1) -> Tensor:
+        return ops.log_softmax(self, axis)
+
+    def matmul(self, other: Any) -> Tensor:
+        return ops.matmul(self, other)
+
+    def pow(self, exponent: Any) -> Tensor:
+        return ops.pow(self, exponent)
+
+
+def _raw(x: Any) -> Any:
+    return x.data if isinstance(x, Tensor) else x
+
+
+def tensor(
+    data: Any, requires_grad: bool = False, name: str | None = None, dtype: Any = None
+) -> Tensor:
+    """Make a Tensor (same arguments as ``Tensor``).
+
+    Example:
+        >>> import autodiff as ad
+        >>> ad.tensor([1.0, 2.0]).dtype
+        dtype('float32')
+    """
+    return Tensor(data, requires_grad=requires_grad, name=name, dtype=dtype)
+
+
+# The ops and the engine import Tensor, so they are bound after the class exists.
+from . import engine, ops  # noqa: E402

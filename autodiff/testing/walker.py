@@ -1,0 +1,111 @@
+"""Walk the op registry: gradient checks plus the invariants users rely on.
+
+``check_op`` is what the project's property tests call for every registered
+op; call it on your own registered ops the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..function import no_grad
+from ..registry import OpInfo
+from ..tensor import Tensor
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+
+__all__ = ["check_op", "check_invariants"]
+
+
+def _bind(info: OpInfo, kwargs: dict[str, Any]) -> Any:
+    def call(*xs: Tensor) -> Any:
+        return info.fn(*xs, **kwargs)
+
+    return call
+
+
+def check_op(
+    info: OpInfo, arrays: list[np.ndarray], kwargs: dict[str, Any], second_order: bool = True
+) -> None:
+    """Run gradcheck (and gradgradcheck for smooth ops) and the invariants on one case.
+
+    Example:
+        >>> import numpy as np
+        >>> import autodiff as ad
+        >>> from autodiff.testing import check_op
+        >>> check_op(ad.registry.get("tanh"), [np.linspace(-1.0, 1.0, 3)], {})
+    """
+    fn = _bind(info, kwargs)
+    check_invariants(info, arrays, kwargs)
+    if not info.differentiable:
+        return
+    try:
+        gradcheck(fn, arrays, atol=info.atol, rtol=info.rtol)
+        if second_order and info.smooth:
+            gradgradcheck(fn, arrays, atol=info.atol, rtol=info.rtol)
+    except GradcheckError as err:
+        shapes = [a.shape for a in arrays]
+        raise GradcheckError(
+            f"op '{info.name}' with input shapes {shapes}, {kwargs}: {err}"
+        ) from err
+
+
+def _outputs(y: Any) -> list[Tensor]:
+    return [y] if isinstance(y, Tensor) else list(y)
+
+
+def check_invariants(info: OpInfo, arrays: list[np.ndarray], kwargs: dict[str, Any]) -> None:
+    """Inputs are not mutated, nothing is recorded under no_grad, gradients do not
+    alias each other or the upstream gradient, and backward twice (with
+    ``zero_grad`` in between) gives the same result."""
+    fn = _bind(info, kwargs)
+    originals = [a.copy() for a in arrays]
+    with no_grad():
+        leaves = [Tensor(a, requires_grad=True) for a in arrays]
+        outs = _outputs(fn(*leaves))
+    for o in outs:
+        returned_input = any(o is x for x in leaves)  # e.g. reshape to the same shape
+        if o.creator is not None or (o.requires_grad and not returned_input):
+            raise AssertionError(f"op '{info.name}' recorded a graph under no_grad()")
+    if not info.differentiable:
+        for o in outs:
+            if o.requires_grad:
+                raise AssertionError(f"non-differentiable op '{info.name}' returned a grad tensor")
+        return
+
+    xs = [Tensor(a, requires_grad=True) for a in arrays]
+    outs = _outputs(fn(*xs))
+    for a, x, orig in zip(arrays, xs, originals):
+        if not np.array_equal(x.data, orig, equal_nan=True) or not np.array_equal(a, orig):
+            raise AssertionError(f"op '{info.name}' mutated its input")
+    live = [o for o in outs if o.requires_grad]
+    if not live:
+        return
+    rng = np.random.default_rng(0)
+    upstream = [Tensor(rng.standard_normal(o.shape).astype(o.dtype)) for o in live]
+    for o, g in zip(live, upstream):
+        o.backward(g, retain_graph=True)
+    first = [None if x.grad is None else x.grad.data.copy() for x in xs]
+    given = [g.data for g in upstream]
+    grads = [x.grad.data for x in xs if x.grad is not None]
+    for i, g in enumerate(grads):
+        for u in given:
+            if np.shares_memory(g, u):
+                raise AssertionError(
+                    f"op '{info.name}': a gradient is a view of the upstream gradient"
+                )
+        for h in grads[i + 1 :]:
+            if np.shares_memory(g, h):
+                raise AssertionError(f"op '{info.name}': two input gradients share memory")
+    for x in xs:
+        x.zero_grad()
+    for o, g in zip(live, upstream):
+        o.backward(g, retain_graph=True)
+    for i, (x, f) in enumerate(zip(xs, first)):
+        again = None if x.grad is None else x.grad.data
+        if (again is None) != (f is None) or (f is not None and not np.allclose(again, f)):
+            raise AssertionError(
+                f"op '{info.name}': a second backward after zero_grad() gave a different "
+                f"gradient for input {i}"
+            )
