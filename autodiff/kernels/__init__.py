@@ -1,0 +1,88 @@
+"""Numba kernels for convolution and pooling (NCHW).
+
+Kernels are leaves: they import only numpy and numba, take plain C-contiguous float32 or
+float64 ndarrays plus int hyper-parameters, return new arrays of the input dtype, and do no
+argument validation (that is the ops' job). See conv.py and pool.py for layouts and
+conventions, reference.py for the plain-numpy versions the tests compare against.
+
+``KERNELS`` maps each kernel name to ``(kernel, make_args)``, where ``make_args(dtype=float64)``
+builds a small tuple of example arguments, so a benchmark can time the cold compile (or
+cache load) and the warm first call of every kernel: ``fn(*make_args())``.
+"""
+
+import numpy as np
+
+from .conv import col2im, conv_out_size, im2col
+from .pool import (
+    avg_pool2d_backward,
+    avg_pool2d_forward,
+    max_pool2d_backward,
+    max_pool2d_forward,
+    max_pool2d_gather,
+    pool_out_size,
+)
+from .reference import max_pool2d_forward_ref
+
+__all__ = [
+    "KERNELS",
+    "avg_pool2d_backward",
+    "avg_pool2d_forward",
+    "col2im",
+    "conv_out_size",
+    "im2col",
+    "max_pool2d_backward",
+    "max_pool2d_forward",
+    "max_pool2d_gather",
+    "pool_out_size",
+]
+
+# Example problem: batch 2, 3 channels, 8x8 input, 3x3 kernel, stride 1, pad 1, dilation 1
+# (conv output 8x8); pooling uses a 2x2 window with stride 2 (output 4x4).
+_X_SHAPE = (2, 3, 8, 8)
+_CONV = (3, 3, 1, 1, 1, 1, 1, 1)
+_POOL = (2, 2, 2, 2, 0, 0)
+
+
+def _rand(shape, dtype):
+    return np.random.default_rng(0).standard_normal(shape).astype(dtype)
+
+
+def _im2col_args(dtype=np.float64):
+    return (_rand(_X_SHAPE, dtype), *_CONV)
+
+
+def _col2im_args(dtype=np.float64):
+    return (_rand((3 * 3 * 3, 2 * 8 * 8), dtype), _X_SHAPE, *_CONV)
+
+
+def _pool_forward_args(dtype=np.float64):
+    return (_rand(_X_SHAPE, dtype), *_POOL)
+
+
+def _max_backward_args(dtype=np.float64):
+    x = _rand(_X_SHAPE, dtype)
+    # The numpy reference keeps argument building free of numba compilation.
+    y = max_pool2d_forward_ref(x, *_POOL)
+    return (_rand(y.shape, dtype), x, y, *_POOL)
+
+
+def _max_gather_args(dtype=np.float64):
+    x = _rand(_X_SHAPE, dtype)
+    # The numpy reference keeps argument building free of numba compilation.
+    y = max_pool2d_forward_ref(x, *_POOL)
+    return (_rand(x.shape, dtype), x, y, *_POOL)
+
+
+def _avg_backward_args(dtype=np.float64):
+    return (_rand((2, 3, 4, 4), dtype), _X_SHAPE, *_POOL)
+
+
+KERNELS = {
+    "im2col": (im2col, _im2col_args),
+    "col2im": (col2im, _col2im_args),
+    "max_pool2d_forward": (max_pool2d_forward, _pool_forward_args),
+    "max_pool2d_backward": (max_pool2d_backward, _max_backward_args),
+    "max_pool2d_gather": (max_pool2d_gather, _max_gather_args),
+    "avg_pool2d_forward": (avg_pool2d_forward, _pool_forward_args),
+    "avg_pool2d_backward": (avg_pool2d_backward, _avg_backward_args),
+}

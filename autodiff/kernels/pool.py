@@ -1,0 +1,180 @@
+"""Max and average 2-D pooling kernels (NCHW).
+
+Layouts: x and gx are (N, C, H, W); y, gy and ggy are (N, C, OH, OW) with
+OH = (H + 2*ph - kh)//sh + 1 (floor mode, no dilation), OW likewise. Arrays are C-contiguous
+float32 or float64 and every output has the input's dtype.
+
+Max pooling
+    Padding counts as -inf, so it never wins. NaN propagates: a window containing NaN
+    has max NaN, and the NaN elements are the ones that "equal" it.
+    Ties: when k elements of a window equal its max, each receives gy/k (the subgradient
+    that keeps the gradient of a symmetric input symmetric). Overlapping windows accumulate.
+    max_pool2d_backward is linear in gy for fixed (x, y); max_pool2d_gather is its adjoint,
+    ggy[w] = sum over argmax elements e of w of ggx[e] / k, which is what double backward
+    needs for the gradient w.r.t. gy.
+
+Average pooling
+    Zero padding counts in the divisor, which is always kh*kw (PyTorch's
+    count_include_pad=True). avg_pool2d_backward is the exact adjoint of the forward.
+
+All kernels parallelise over the N*C planes: each task owns its output plane, so
+accumulation from overlapping windows needs no atomics. Arguments are assumed validated
+by the caller (OH, OW >= 1, strides >= 1, paddings >= 0); no configuration of that kind
+indexes out of bounds.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+
+@njit(cache=True, inline="always")
+def pool_out_size(size, k, stride, pad):
+    """Output length of a pooling axis: (size + 2*pad - k)//stride + 1."""
+    return (size + 2 * pad - k) // stride + 1
+
+
+@njit(cache=True, inline="always")
+def _is_max(v, m):
+    # NaN never compares equal, but a NaN max must route its gradient to the NaN inputs.
+    return v == m or (v != v and m != m)
+
+
+@njit(cache=True, inline="always")
+def _window(o, stride, pad, k, size):
+    """Clip window [o*stride - pad, o*stride - pad + k) to [0, size)."""
+    start = o * stride - pad
+    stop = start + k
+    if start < 0:
+        start = 0
+    if stop > size:
+        stop = size
+    return start, stop
+
+
+@njit(cache=True, parallel=True)
+def max_pool2d_forward(x, kh, kw, sh, sw, ph, pw):
+    """y[n, c, oh, ow] = max of the (kh, kw) window of x; padding is -inf."""
+    n, c, h, w = x.shape
+    oh = pool_out_size(h, kh, sh, ph)
+    ow = pool_out_size(w, kw, sw, pw)
+    y = np.empty((n, c, oh, ow), dtype=x.dtype)
+    for p in prange(n * c):
+        src = x[p // c, p % c]
+        dst = y[p // c, p % c]
+        for yo in range(oh):
+            h0, h1 = _window(yo, sh, ph, kh, h)
+            for xo in range(ow):
+                w0, w1 = _window(xo, sw, pw, kw, w)
+                m = -np.inf
+                for hi in range(h0, h1):
+                    for wi in range(w0, w1):
+                        v = src[hi, wi]
+                        # v != v lets a NaN win; once m is NaN nothing compares greater.
+                        if v > m or v != v:
+                            m = v
+                dst[yo, xo] = m
+    return y
+
+
+@njit(cache=True, parallel=True)
+def max_pool2d_backward(gy, x, y, kh, kw, sh, sw, ph, pw):
+    """gx (shape of x): each window's gy split evenly among the elements equal to its max."""
+    n, c, h, w = x.shape
+    oh, ow = y.shape[2], y.shape[3]
+    gx = np.zeros(x.shape, dtype=gy.dtype)
+    for p in prange(n * c):
+        b = p // c
+        ci = p % c
+        src = x[b, ci]
+        dst = gx[b, ci]
+        for yo in range(oh):
+            h0, h1 = _window(yo, sh, ph, kh, h)
+            for xo in range(ow):
+                w0, w1 = _window(xo, sw, pw, kw, w)
+                m = y[b, ci, yo, xo]
+                count = 0
+                for hi in range(h0, h1):
+                    for wi in range(w0, w1):
+                        if _is_max(src[hi, wi], m):
+                            count += 1
+                if count == 0:
+                    continue
+                share = gy[b, ci, yo, xo] / count
+                for hi in range(h0, h1):
+                    for wi in range(w0, w1):
+                        if _is_max(src[hi, wi], m):
+                            dst[hi, wi] += share
+    return gx
+
+
+@njit(cache=True, parallel=True)
+def max_pool2d_gather(ggx, x, y, kh, kw, sh, sw, ph, pw):
+    """ggy (shape of y), the adjoint of max_pool2d_backward in gy:
+    ggy[window] = sum of ggx over the window's max elements / their count."""
+    n, c, h, w = x.shape
+    oh, ow = y.shape[2], y.shape[3]
+    ggy = np.empty(y.shape, dtype=ggx.dtype)
+    for p in prange(n * c):
+        b = p // c
+        ci = p % c
+        src = x[b, ci]
+        g = ggx[b, ci]
+        for yo in range(oh):
+            h0, h1 = _window(yo, sh, ph, kh, h)
+            for xo in range(ow):
+                w0, w1 = _window(xo, sw, pw, kw, w)
+                m = y[b, ci, yo, xo]
+                count = 0
+                acc = 0.0
+                for hi in range(h0, h1):
+                    for wi in range(w0, w1):
+                        if _is_max(src[hi, wi], m):
+                            count += 1
+                            acc += g[hi, wi]
+                ggy[b, ci, yo, xo] = acc / count if count > 0 else 0.0
+    return ggy
+
+
+@njit(cache=True, parallel=True)
+def avg_pool2d_forward(x, kh, kw, sh, sw, ph, pw):
+    """y[n, c, oh, ow] = sum of the window's in-bounds x / (kh*kw) (zero padding counted)."""
+    n, c, h, w = x.shape
+    oh = pool_out_size(h, kh, sh, ph)
+    ow = pool_out_size(w, kw, sw, pw)
+    y = np.empty((n, c, oh, ow), dtype=x.dtype)
+    inv = 1.0 / (kh * kw)
+    for p in prange(n * c):
+        src = x[p // c, p % c]
+        dst = y[p // c, p % c]
+        for yo in range(oh):
+            h0, h1 = _window(yo, sh, ph, kh, h)
+            for xo in range(ow):
+                w0, w1 = _window(xo, sw, pw, kw, w)
+                # Accumulate in float64 so float32 sums of big windows stay accurate.
+                acc = 0.0
+                for hi in range(h0, h1):
+                    for wi in range(w0, w1):
+                        acc += src[hi, wi]
+                dst[yo, xo] = acc * inv
+    return y
+
+
+@njit(cache=True, parallel=True)
+def avg_pool2d_backward(gy, x_shape, kh, kw, sh, sw, ph, pw):
+    """gx of shape x_shape (NCHW tuple): each window adds gy/(kh*kw) to its in-bounds cells."""
+    n, c, h, w = x_shape
+    oh, ow = gy.shape[2], gy.shape[3]
+    gx = np.zeros((n, c, h, w), dtype=gy.dtype)
+    inv = 1.0 / (kh * kw)
+    for p in prange(n * c):
+        g = gy[p // c, p % c]
+        dst = gx[p // c, p % c]
+        for yo in range(oh):
+            h0, h1 = _window(yo, sh, ph, kh, h)
+            for xo in range(ow):
+                w0, w1 = _window(xo, sw, pw, kw, w)
+                share = g[yo, xo] * inv
+                for hi in range(h0, h1):
+                    for wi in range(w0, w1):
+                        dst[hi, wi] += share
+    return gx

@@ -1,0 +1,264 @@
+"""Numba conv/pool kernels vs their numpy references, adjoint identities, tie convention."""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from autodiff.kernels import (
+    KERNELS,
+    avg_pool2d_backward,
+    avg_pool2d_forward,
+    col2im,
+    im2col,
+    max_pool2d_backward,
+    max_pool2d_forward,
+    max_pool2d_gather,
+)
+from autodiff.kernels.reference import (
+    avg_pool2d_backward_ref,
+    avg_pool2d_forward_ref,
+    col2im_ref,
+    im2col_ref,
+    max_pool2d_backward_ref,
+    max_pool2d_forward_ref,
+    max_pool2d_gather_ref,
+)
+
+# deadline=None: the first example of each dtype pays for numba compilation.
+FAST = settings(deadline=None, max_examples=40)
+DTYPES = [np.float32, np.float64]
+
+
+def tol(dtype):
+    return {"rtol": 1e-5, "atol": 1e-5} if dtype == np.float32 else {"rtol": 1e-12, "atol": 1e-12}
+
+
+def dot(a, b):
+    return float(np.sum(a.astype(np.float64) * b.astype(np.float64)))
+
+
+def assert_adjoint(lhs, rhs, dtype):
+    scale = max(1.0, abs(lhs), abs(rhs))
+    assert abs(lhs - rhs) <= (1e-4 if dtype == np.float32 else 1e-10) * scale
+
+
+@st.composite
+def conv_cases(draw):
+    """(x, (kh, kw, sh, sw, ph, pw, dh, dw), rng) with padding in [0, k-1] and OH, OW >= 1."""
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    sh, sw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    dh, dw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    ph, pw = draw(st.integers(0, kh - 1)), draw(st.integers(0, kw - 1))
+    h_min = max(1, dh * (kh - 1) + 1 - 2 * ph)
+    w_min = max(1, dw * (kw - 1) + 1 - 2 * pw)
+    h, w = draw(st.integers(h_min, h_min + 6)), draw(st.integers(w_min, w_min + 6))
+    n, c = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    dtype = draw(st.sampled_from(DTYPES))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x = rng.standard_normal((n, c, h, w)).astype(dtype)
+    return x, (kh, kw, sh, sw, ph, pw, dh, dw), rng
+
+
+@st.composite
+def pool_cases(draw):
+    """(x, (kh, kw, sh, sw, ph, pw), rng); x is sometimes small integers to force ties."""
+    kh, kw = draw(st.integers(1, 4)), draw(st.integers(1, 4))
+    sh, sw = draw(st.integers(1, 5)), draw(st.integers(1, 5))
+    ph, pw = draw(st.integers(0, kh - 1)), draw(st.integers(0, kw - 1))
+    h_min, w_min = max(1, kh - 2 * ph), max(1, kw - 2 * pw)
+    h, w = draw(st.integers(h_min, h_min + 7)), draw(st.integers(w_min, w_min + 7))
+    n, c = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    dtype = draw(st.sampled_from(DTYPES))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    if draw(st.booleans()):
+        x = rng.integers(-2, 3, size=(n, c, h, w)).astype(dtype)
+    else:
+        x = rng.standard_normal((n, c, h, w)).astype(dtype)
+    return x, (kh, kw, sh, sw, ph, pw), rng
+
+
+# ---------------------------------------------------------------- im2col / col2im
+
+
+@FAST
+@given(conv_cases())
+def test_im2col_matches_reference(case):
+    x, args, _ = case
+    cols = im2col(x, *args)
+    assert cols.dtype == x.dtype
+    np.testing.assert_array_equal(cols, im2col_ref(x, *args))
+
+
+@FAST
+@given(conv_cases())
+def test_col2im_matches_reference_and_is_adjoint(case):
+    x, args, rng = case
+    shape = im2col_ref(x, *args).shape
+    c = rng.standard_normal(shape).astype(x.dtype)
+    gx = col2im(c, x.shape, *args)
+    assert gx.dtype == x.dtype and gx.shape == x.shape
+    np.testing.assert_allclose(gx, col2im_ref(c, x.shape, *args), **tol(x.dtype))
+    assert_adjoint(dot(im2col(x, *args), c), dot(x, gx), x.dtype)
+
+
+def test_im2col_gives_convolution_as_one_matmul():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 4, 5, 6))
+    wt = rng.standard_normal((3, 4, 2, 3))
+    cols = im2col(x, 2, 3, 1, 1, 0, 0, 1, 1)
+    y = (wt.reshape(3, -1) @ cols).reshape(3, 2, 4, 4).transpose(1, 0, 2, 3)
+    direct = np.zeros((2, 3, 4, 4))
+    for i in range(4):
+        for j in range(4):
+            direct[:, :, i, j] = np.einsum("nchw,ochw->no", x[:, :, i : i + 2, j : j + 3], wt)
+    np.testing.assert_allclose(y, direct, rtol=1e-12, atol=1e-12)
+
+
+# (shape, kh, kw, sh, sw, ph, pw, dh, dw): the boundary configurations named in the brief.
+EDGE_CONV = [
+    ((1, 1, 5, 7), 5, 7, 1, 1, 0, 0, 1, 1),  # kernel equal to the input
+    ((2, 2, 9, 9), 2, 2, 4, 3, 0, 0, 1, 1),  # stride larger than the kernel
+    ((1, 3, 4, 6), 3, 3, 1, 1, 2, 2, 1, 1),  # padding kernel-1 ("full" convolution)
+    ((2, 3, 4, 5), 1, 1, 1, 1, 0, 0, 1, 1),  # 1x1
+    ((1, 2, 3, 11), 2, 4, 2, 1, 1, 3, 1, 1),  # non-square input and kernel
+    ((1, 1, 10, 8), 3, 2, 2, 1, 1, 0, 4, 3),  # dilation > 1
+    ((1, 1, 1, 1), 1, 1, 3, 3, 0, 0, 1, 1),  # single pixel, big stride
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", EDGE_CONV)
+def test_conv_edge_cases(case, dtype):
+    shape, *args = case
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(shape).astype(dtype)
+    cols = im2col(x, *args)
+    np.testing.assert_array_equal(cols, im2col_ref(x, *args))
+    c = rng.standard_normal(cols.shape).astype(dtype)
+    np.testing.assert_allclose(col2im(c, shape, *args), col2im_ref(c, shape, *args), **tol(dtype))
+
+
+# ---------------------------------------------------------------- max pooling
+
+
+@FAST
+@given(pool_cases())
+def test_max_pool_matches_reference(case):
+    x, args, rng = case
+    y = max_pool2d_forward(x, *args)
+    assert y.dtype == x.dtype
+    np.testing.assert_array_equal(y, max_pool2d_forward_ref(x, *args))
+
+    gy = rng.standard_normal(y.shape).astype(x.dtype)
+    gx = max_pool2d_backward(gy, x, y, *args)
+    assert gx.dtype == x.dtype and gx.shape == x.shape
+    np.testing.assert_allclose(gx, max_pool2d_backward_ref(gy, x, y, *args), **tol(x.dtype))
+
+    ggx = rng.standard_normal(x.shape).astype(x.dtype)
+    ggy = max_pool2d_gather(ggx, x, y, *args)
+    assert ggy.dtype == x.dtype and ggy.shape == y.shape
+    np.testing.assert_allclose(ggy, max_pool2d_gather_ref(ggx, x, y, *args), **tol(x.dtype))
+
+    # gather is the adjoint of backward (in gy), which double backward relies on.
+    assert_adjoint(dot(gx, ggx), dot(gy, ggy), x.dtype)
+    # Each window hands out exactly its gy, however it is split.
+    np.testing.assert_allclose(gx.sum(dtype=np.float64), gy.sum(dtype=np.float64), rtol=1e-4)
+
+
+def test_max_pool_ties_split_evenly():
+    x = np.array([[[[1.0, 3.0], [3.0, 0.0]]]])
+    y = max_pool2d_forward(x, 2, 2, 2, 2, 0, 0)
+    assert y.shape == (1, 1, 1, 1) and y[0, 0, 0, 0] == 3.0
+    gx = max_pool2d_backward(np.full_like(y, 2.0), x, y, 2, 2, 2, 2, 0, 0)
+    np.testing.assert_array_equal(gx[0, 0], [[0.0, 1.0], [1.0, 0.0]])
+    ggx = np.array([[[[10.0, 20.0], [40.0, 80.0]]]])
+    np.testing.assert_array_equal(max_pool2d_gather(ggx, x, y, 2, 2, 2, 2, 0, 0), [[[[30.0]]]])
+
+
+def test_max_pool_overlapping_windows_accumulate():
+    # 1x2 windows, stride 1 over [5, 5, 1]: window 0 ties (5, 5), window 1 picks the middle 5.
+    x = np.array([[[[5.0, 5.0, 1.0]]]], dtype=np.float32)
+    y = max_pool2d_forward(x, 1, 2, 1, 1, 0, 0)
+    np.testing.assert_array_equal(y[0, 0], [[5.0, 5.0]])
+    gx = max_pool2d_backward(np.array([[[[2.0, 10.0]]]], np.float32), x, y, 1, 2, 1, 1, 0, 0)
+    assert gx.dtype == np.float32
+    np.testing.assert_array_equal(gx[0, 0], [[1.0, 11.0, 0.0]])
+
+
+def test_max_pool_padding_is_minus_infinity():
+    x = np.full((1, 1, 2, 2), -7.0)
+    y = max_pool2d_forward(x, 2, 2, 1, 1, 1, 1)
+    np.testing.assert_array_equal(y, np.full((1, 1, 3, 3), -7.0))
+    gx = max_pool2d_backward(np.ones_like(y), x, y, 2, 2, 1, 1, 1, 1)
+    assert gx.sum() == 9.0  # no gradient lost to the padding
+
+
+def test_max_pool_nan_propagates():
+    x = np.array([[[[1.0, np.nan, 2.0, 0.0]]]])
+    y = max_pool2d_forward(x, 1, 2, 1, 2, 0, 0)
+    assert np.isnan(y[0, 0, 0, 0]) and y[0, 0, 0, 1] == 2.0
+    gx = max_pool2d_backward(np.ones_like(y), x, y, 1, 2, 1, 2, 0, 0)
+    np.testing.assert_array_equal(gx[0, 0], [[0.0, 1.0, 1.0, 0.0]])
+
+
+# ---------------------------------------------------------------- average pooling
+
+
+@FAST
+@given(pool_cases())
+def test_avg_pool_matches_reference_and_is_adjoint(case):
+    x, args, rng = case
+    y = avg_pool2d_forward(x, *args)
+    assert y.dtype == x.dtype
+    np.testing.assert_allclose(y, avg_pool2d_forward_ref(x, *args), **tol(x.dtype))
+    gy = rng.standard_normal(y.shape).astype(x.dtype)
+    gx = avg_pool2d_backward(gy, x.shape, *args)
+    assert gx.dtype == x.dtype and gx.shape == x.shape
+    np.testing.assert_allclose(gx, avg_pool2d_backward_ref(gy, x.shape, *args), **tol(x.dtype))
+    assert_adjoint(dot(y, gy), dot(x, gx), x.dtype)
+
+
+def test_avg_pool_counts_padding_in_divisor():
+    y = avg_pool2d_forward(np.ones((1, 1, 2, 2)), 2, 2, 1, 1, 1, 1)
+    np.testing.assert_array_equal(y[0, 0], [[0.25, 0.5, 0.25], [0.5, 1.0, 0.5], [0.25, 0.5, 0.25]])
+
+
+# (shape, kh, kw, sh, sw, ph, pw)
+EDGE_POOL = [
+    ((1, 1, 5, 7), 5, 7, 1, 1, 0, 0),  # window equal to the input
+    ((2, 2, 9, 9), 2, 2, 4, 3, 0, 0),  # stride larger than the window
+    ((1, 3, 4, 6), 3, 3, 1, 1, 2, 2),  # padding window-1
+    ((2, 3, 4, 5), 1, 1, 1, 1, 0, 0),  # 1x1
+    ((1, 2, 3, 11), 2, 4, 2, 1, 1, 3),  # non-square input and window
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", EDGE_POOL)
+def test_pool_edge_cases(case, dtype):
+    shape, *args = case
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal(shape).astype(dtype)
+    y = max_pool2d_forward(x, *args)
+    np.testing.assert_array_equal(y, max_pool2d_forward_ref(x, *args))
+    gy = rng.standard_normal(y.shape).astype(dtype)
+    np.testing.assert_allclose(
+        max_pool2d_backward(gy, x, y, *args), max_pool2d_backward_ref(gy, x, y, *args), **tol(dtype)
+    )
+    np.testing.assert_allclose(
+        avg_pool2d_backward(gy, shape, *args),
+        avg_pool2d_backward_ref(gy, shape, *args),
+        **tol(dtype),
+    )
+
+
+# ---------------------------------------------------------------- registry
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", sorted(KERNELS))
+def test_registry_examples_run_and_preserve_dtype(name, dtype):
+    fn, make_args = KERNELS[name]
+    out = fn(*make_args(dtype))
+    assert isinstance(out, np.ndarray) and out.dtype == dtype and out.flags.c_contiguous
