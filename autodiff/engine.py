@@ -18,14 +18,15 @@ dropped (unless ``retain_graph``), which frees the intermediate buffers.
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from heapq import heappop, heappush
 from typing import Any
 
 import numpy as np
 
 from .function import Function, set_grad_enabled
+from .function import _new_tensor as _wrap
 from .tensor import Tensor
 
 __all__ = ["backward", "grad", "BackwardStep", "record_backward"]
@@ -111,7 +112,7 @@ def _released_error(fn: Function) -> RuntimeError:
 def _fix_grad(fn: Function, x: Tensor, gx: Any, i: int, step: BackwardStep | None) -> Tensor:
     """Bring an op's gradient to its input's shape and dtype (the one shared rule)."""
     if not isinstance(gx, Tensor):
-        gx = Tensor(np.asarray(gx), _copy=False)
+        gx = Tensor(np.asarray(gx), _copy=False)  # a user op returned an ndarray
     if gx.data.shape != x.data.shape:
         try:
             reduced = ops.sum_to(gx, x.data.shape)
@@ -174,11 +175,12 @@ def backward(
             fn = root.creator
             if fn is not None and id(fn) not in queued:
                 queued.add(id(fn))
-                heapq.heappush(heap, (-fn.generation, order, fn))
+                heappush(heap, (-fn.generation, order, fn))
                 order += 1
 
+        trace = _trace
         while heap:
-            fn = heapq.heappop(heap)[2]
+            fn = heappop(heap)[2]
             fn_inputs = fn.inputs
             if fn_inputs is None:
                 raise _released_error(fn)
@@ -189,15 +191,24 @@ def backward(
                 if y is not None:
                     key = id(y)
                     entry = grads.get(key) if (wanted and key in wanted) else grads.pop(key, None)
-                    gy = None if entry is None else entry[1]
-                    if gy is not None and y.retains_grad and wanted is None:
-                        y.grad = _own(gy, handed) if y.grad is None else y.grad + gy
+                    if entry is not None:
+                        gy = entry[1]
+                        if y.retains_grad and wanted is None:
+                            y.grad = _own(gy, handed) if y.grad is None else y.grad + gy
                 if gy is None:
                     shape, dtype = fn.out_meta[k]
                     gy = Tensor(np.zeros(shape, dtype), _copy=False)
                 gys.append(gy)
-            gxs = fn.backward(*gys)
-            if not isinstance(gxs, tuple):
+            gxs = NotImplemented
+            if not create_graph and fn.backward_arrays is not None:
+                gxs = fn.backward_arrays(*[g.data for g in gys])
+                if gxs is not NotImplemented:
+                    if type(gxs) is not tuple:
+                        gxs = (gxs,)
+                    gxs = tuple([None if g is None else _wrap(g) for g in gxs])
+            if gxs is NotImplemented:
+                gxs = fn.backward(*gys)
+            if type(gxs) is not tuple:
                 gxs = (gxs,)
             if len(gxs) != len(fn_inputs):
                 raise RuntimeError(
@@ -205,24 +216,41 @@ def backward(
                     f"{len(fn_inputs)} inputs"
                 )
             step = None
-            if _trace is not None:
+            if trace is not None:
                 step = BackwardStep(fn, fn_inputs, tuple(outs), tuple(gys), ())
-            fixed: list[Tensor | None] = []
-            for i, (x, gx) in enumerate(zip(fn_inputs, gxs)):
+                fixed: list[Tensor | None] = []
+            for i, x in enumerate(fn_inputs):
+                gx = gxs[i]
                 if gx is None or not x.requires_grad:
-                    fixed.append(None)
+                    if step is not None:
+                        fixed.append(None)
                     continue
-                gx = _fix_grad(fn, x, gx, i, step)
-                fixed.append(gx)
-                receive(x, gx)
+                if (
+                    type(gx) is not Tensor
+                    or gx.data.shape != x.data.shape
+                    or gx.data.dtype != x.data.dtype
+                ):
+                    gx = _fix_grad(fn, x, gx, i, step)
+                if step is not None:
+                    fixed.append(gx)
+                key = id(x)
+                prev = grads.get(key)
+                if prev is None:
+                    grads[key] = (x, gx)
+                elif create_graph:
+                    grads[key] = (x, prev[1] + gx)
+                else:
+                    grads[key] = (x, _wrap(prev[1].data + gx.data))
                 creator = x.creator
-                if creator is not None and id(creator) not in queued:
+                if creator is None:
+                    leaves[key] = x
+                elif id(creator) not in queued:
                     queued.add(id(creator))
-                    heapq.heappush(heap, (-creator.generation, order, creator))
+                    heappush(heap, (-creator.generation, order, creator))
                     order += 1
             if step is not None:
                 step.grad_inputs = tuple(fixed)
-                _trace.append(step)
+                trace.append(step)
             if not retain_graph:
                 fn.release()
 

@@ -153,14 +153,19 @@ def _package_dirs() -> tuple[str, ...]:
     return _PACKAGE_DIRS
 
 
+_INSIDE: dict[Any, bool] = {}
+
+
 def user_call_site(skip: int = 2) -> tuple[str, int] | None:
     """File and line of the first stack frame outside the autodiff and nn packages."""
-    dirs = _package_dirs()
     frame = sys._getframe(skip)
     while frame is not None:
-        filename = frame.f_code.co_filename
-        if not filename.startswith(dirs):
-            return filename, frame.f_lineno
+        code = frame.f_code
+        inside = _INSIDE.get(code)
+        if inside is None:
+            inside = _INSIDE[code] = code.co_filename.startswith(_package_dirs())
+        if not inside:
+            return code.co_filename, frame.f_lineno
         frame = frame.f_back
     return None
 
@@ -206,6 +211,12 @@ class Function:
     rule: str = ""
     #: False for ops like argmax or comparisons: outputs never require grad
     differentiable: bool = True
+    #: Optional fast path for first-order backward, on numpy arrays: takes the output
+    #: gradients as arrays and returns input gradients as arrays (or NotImplemented to
+    #: fall back). The engine uses it when no graph of the backward is needed
+    #: (create_graph=False); ``backward`` stays the differentiable definition, and the
+    #: registry walk checks that both give the same gradients.
+    backward_arrays: Callable[..., Any] | None = None
 
     inputs: tuple[Tensor, ...] | None
     outputs: tuple[weakref.ref, ...] | None
@@ -221,32 +232,50 @@ class Function:
             cls.name = cls.__name__.lower()
 
     def __call__(self, *inputs: Any) -> Any:
-        tensors = _as_tensors(inputs, self)
+        # This is the hottest path of the framework: keep it free of per-call extras.
+        tensors = inputs
+        for x in inputs:
+            if not isinstance(x, Tensor):
+                tensors = _as_tensors(inputs)
+                break
         try:
             ys = self.forward(*[t.data for t in tensors])
         except (ValueError, IndexError, TypeError) as err:
             raise _op_error(self, tensors, err) from err
-        single = not isinstance(ys, tuple)
-        if single:
-            ys = (ys,)
-        record = (
-            config.grad_enabled and self.differentiable and any(t.requires_grad for t in tensors)
-        )
-        outputs = tuple(Tensor(_as_ndarray(y), _copy=False) for y in ys)
+        record = False
+        if config.grad_enabled and self.differentiable:
+            for t in tensors:
+                if t.requires_grad:
+                    record = True
+                    break
+        if type(ys) is not tuple:
+            out = _new_tensor(ys if type(ys) is np.ndarray else np.asarray(ys))
+            if record:
+                self._record(tensors, (out,))
+            return out
+        outputs = tuple(_new_tensor(y if type(y) is np.ndarray else np.asarray(y)) for y in ys)
         if record:
-            self.inputs = tensors
-            self.generation = max(t.generation for t in tensors)
-            self.outputs = tuple(weakref.ref(o) for o in outputs)
-            self.out_meta = tuple((o.data.shape, o.data.dtype) for o in outputs)
-            self.scope = config.scope
-            self.call_site = user_call_site() if config.call_sites else None
-            gen = self.generation + 1
-            for o in outputs:
-                if o.data.dtype.kind in "fc":
-                    o.creator = self
-                    o.generation = gen
-                    o.requires_grad = True
-        return outputs[0] if single else outputs
+            self._record(tensors, outputs)
+        return outputs
+
+    def _record(self, tensors: tuple[Tensor, ...], outputs: tuple[Tensor, ...]) -> None:
+        """Link the outputs to this node so backward can find its way back."""
+        self.inputs = tensors
+        gen = 0
+        for t in tensors:
+            if t.generation > gen:
+                gen = t.generation
+        self.generation = gen
+        self.outputs = tuple([weakref.ref(o) for o in outputs])
+        self.out_meta = tuple([(o.data.shape, o.data.dtype) for o in outputs])
+        self.scope = config.scope
+        self.call_site = user_call_site() if config.call_sites else None
+        gen += 1
+        for o in outputs:
+            if o.data.dtype.kind in "fc":
+                o.creator = self
+                o.generation = gen
+                o.requires_grad = True
 
     def forward(self, *xs: np.ndarray) -> Any:
         raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
@@ -278,17 +307,24 @@ class Function:
         return f"<{type(self).__name__} '{self.name}'>"
 
 
-def _as_ndarray(y: Any) -> np.ndarray:
-    return y if type(y) is np.ndarray else np.asarray(y)
+def _new_tensor(data: np.ndarray) -> Tensor:
+    # Tensor.__init__ without argument handling: ops create many tensors.
+    t = _object_new(Tensor)
+    t.data = data
+    t.grad = None
+    t.creator = None
+    t.requires_grad = False
+    t.name = None
+    t.generation = 0
+    t.retains_grad = False
+    return t
 
 
-def _as_tensors(inputs: tuple[Any, ...], fn: Function) -> tuple[Tensor, ...]:
-    # Fast path: everything is already a Tensor.
-    for x in inputs:
-        if not isinstance(x, Tensor):
-            break
-    else:
-        return inputs  # type: ignore[return-value]
+_object_new = object.__new__
+
+
+def _as_tensors(inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
+    """Wrap non-Tensor inputs; Python scalars take the dtype of a float input."""
     like = None
     for x in inputs:
         if isinstance(x, Tensor):
@@ -299,7 +335,29 @@ def _as_tensors(inputs: tuple[Any, ...], fn: Function) -> tuple[Tensor, ...]:
             like = x.dtype
             if like.kind == "f":
                 break
-    return tuple(x if isinstance(x, Tensor) else Tensor(as_array(x, like)) for x in inputs)
+    return tuple(x if isinstance(x, Tensor) else _constant(x, like) for x in inputs)
+
+
+_CONSTANTS: dict[tuple[Any, Any, Any], Tensor] = {}
+
+
+def _constant(x: Any, like: np.dtype | None) -> Tensor:
+    """A Tensor for a non-Tensor input; Python scalars are cached per dtype.
+
+    ``y * 0.5`` in a loop would otherwise allocate the same 0-d array every step.
+    The cached arrays are read-only, so sharing them is safe.
+    """
+    if type(x) is float or type(x) is int:
+        key = (type(x), x, like)
+        t = _CONSTANTS.get(key)
+        if t is None:
+            if len(_CONSTANTS) > 4096:
+                _CONSTANTS.clear()
+            arr = as_array(x, like)
+            arr.flags.writeable = False
+            t = _CONSTANTS[key] = _new_tensor(arr)
+        return t
+    return _new_tensor(as_array(x, like))
 
 
 def _op_error(fn: Function, tensors: tuple[Tensor, ...], err: Exception) -> Exception:

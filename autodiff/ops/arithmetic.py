@@ -25,6 +25,9 @@ class Add(Function):
     def backward(self, gy: Tensor) -> tuple[Tensor, Tensor]:
         return gy, gy
 
+    def backward_arrays(self, gy):
+        return gy, gy
+
 
 class Sub(Function):
     rule = "gx0 = gy, gx1 = -gy"
@@ -33,6 +36,9 @@ class Sub(Function):
         return a - b
 
     def backward(self, gy: Tensor) -> tuple[Tensor, Tensor | None]:
+        return gy, (-gy if self.inputs[1].requires_grad else None)
+
+    def backward_arrays(self, gy):
         return gy, (-gy if self.inputs[1].requires_grad else None)
 
 
@@ -45,6 +51,10 @@ class Mul(Function):
     def backward(self, gy: Tensor) -> tuple[Tensor | None, Tensor | None]:
         a, b = self.inputs
         return (gy * b if a.requires_grad else None, gy * a if b.requires_grad else None)
+
+    def backward_arrays(self, gy):
+        a, b = self.inputs
+        return (gy * b.data if a.requires_grad else None, gy * a.data if b.requires_grad else None)
 
 
 class Div(Function):
@@ -59,6 +69,12 @@ class Div(Function):
         gb = -(gy * a) / (b * b) if b.requires_grad else None
         return ga, gb
 
+    def backward_arrays(self, gy):
+        a, b = self.inputs
+        ga = gy / b.data if a.requires_grad else None
+        gb = -(gy * a.data) / (b.data * b.data) if b.requires_grad else None
+        return ga, gb
+
 
 class Neg(Function):
     rule = "gx = -gy"
@@ -67,6 +83,9 @@ class Neg(Function):
         return -x
 
     def backward(self, gy: Tensor) -> Tensor:
+        return -gy
+
+    def backward_arrays(self, gy):
         return -gy
 
 
@@ -108,6 +127,13 @@ class PowScalar(Function):
         if c == 2:
             return gy * (x * 2)
         return gy * (x ** (c - 1) * c)
+
+    def backward_arrays(self, gy):
+        x = self.inputs[0].data
+        c = self.exponent
+        if c == 2:
+            return gy * (x * 2)
+        return gy * (x ** np.asarray(c - 1, x.dtype) * np.asarray(c, x.dtype))
 
 
 def add(a: Any, b: Any) -> Tensor:

@@ -33,6 +33,9 @@ class Exp(Function):
     def backward(self, gy: Tensor) -> Tensor:
         return gy * self.output()
 
+    def backward_arrays(self, gy):
+        return gy * self.output().data
+
 
 class Log(Function):
     rule = "gx = gy / x"
@@ -42,6 +45,9 @@ class Log(Function):
 
     def backward(self, gy: Tensor) -> Tensor:
         return gy / self.inputs[0]
+
+    def backward_arrays(self, gy):
+        return gy / self.inputs[0].data
 
 
 class Log1p(Function):
@@ -115,6 +121,10 @@ class Tanh(Function):
         y = self.output()
         return gy * (1.0 - y * y)
 
+    def backward_arrays(self, gy):
+        y = self.output().data
+        return gy * (1 - y * y)
+
 
 class Sigmoid(Function):
     rule = "gx = gy * y * (1 - y)"
@@ -127,6 +137,10 @@ class Sigmoid(Function):
         y = self.output()
         return gy * y * (1.0 - y)
 
+    def backward_arrays(self, gy):
+        y = self.output().data
+        return gy * y * (1 - y)
+
 
 class Relu(Function):
     name = "relu"
@@ -137,6 +151,9 @@ class Relu(Function):
 
     def backward(self, gy: Tensor) -> Tensor:
         return gy * constant(self.inputs[0].data > 0)
+
+    def backward_arrays(self, gy):
+        return gy * (self.inputs[0].data > 0)
 
 
 class LeakyRelu(Function):

@@ -45,6 +45,15 @@ class MatMul(Function):
             gb = reshape(sum_to(swapaxes(a2, -1, -2) @ gy2, b2.shape), b.shape)
         return ga, gb
 
+    def backward_arrays(self, gy):
+        a, b = self.inputs
+        if a.ndim != 2 or b.ndim != 2:
+            return NotImplemented
+        return (
+            gy @ b.data.T if a.requires_grad else None,
+            a.data.T @ gy if b.requires_grad else None,
+        )
+
 
 class Linear(Function):
     """``x @ W + b`` as one node (the Affine layer of the lecture notes)."""
@@ -77,6 +86,15 @@ class Linear(Function):
                 gw = x2.T @ reshape(gy, (-1, gy.shape[-1]))
         if len(self.inputs) == 3:
             return gx, gw, gy  # the engine sums gy down to b's shape
+        return gx, gw
+
+    def backward_arrays(self, gy):
+        x, w = self.inputs[0].data, self.inputs[1].data
+        gx = gy @ w.T if self.inputs[0].requires_grad else None
+        gy2 = gy.reshape(-1, gy.shape[-1])
+        gw = x.reshape(-1, x.shape[-1]).T @ gy2 if self.inputs[1].requires_grad else None
+        if len(self.inputs) == 3:
+            return gx, gw, gy2.sum(axis=0)
         return gx, gw
 
 

@@ -31,6 +31,9 @@ class Reshape(Function):
     def backward(self, gy: Tensor) -> Tensor:
         return reshape(gy, self.inputs[0].shape)
 
+    def backward_arrays(self, gy):
+        return gy.reshape(self.inputs[0].data.shape)
+
 
 class Transpose(Function):
     rule = "gx = transpose(gy, inverse(axes))"
@@ -46,6 +49,11 @@ class Transpose(Function):
             return transpose(gy)
         return transpose(gy, tuple(np.argsort([a % gy.ndim for a in self.axes])))
 
+    def backward_arrays(self, gy):
+        if self.axes is None:
+            return np.transpose(gy)
+        return np.transpose(gy, np.argsort([a % gy.ndim for a in self.axes]))
+
 
 class BroadcastTo(Function):
     rule = "gx = sum_to(gy, x.shape)"
@@ -58,6 +66,9 @@ class BroadcastTo(Function):
 
     def backward(self, gy: Tensor) -> Tensor:
         return sum_to(gy, self.inputs[0].shape)
+
+    def backward_arrays(self, gy):
+        return sum_to_array(gy, self.inputs[0].data.shape)
 
 
 def sum_to_array(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -87,6 +98,9 @@ class SumTo(Function):
 
     def backward(self, gy: Tensor) -> Tensor:
         return broadcast_to(gy, self.inputs[0].shape)
+
+    def backward_arrays(self, gy):
+        return np.broadcast_to(gy, self.inputs[0].data.shape)
 
 
 def _plain_index(index: Any) -> Any:

@@ -58,7 +58,9 @@ def _outputs(y: Any) -> list[Tensor]:
 def check_invariants(info: OpInfo, arrays: list[np.ndarray], kwargs: dict[str, Any]) -> None:
     """Inputs are not mutated, nothing is recorded under no_grad, gradients do not
     alias each other or the upstream gradient, and backward twice (with
-    ``zero_grad`` in between) gives the same result."""
+    ``zero_grad`` in between, the second time with ``create_graph=True``) gives
+    the same result, so an op's fast array backward agrees with its
+    differentiable ``backward``."""
     fn = _bind(info, kwargs)
     originals = [a.copy() for a in arrays]
     with no_grad():
@@ -100,12 +102,14 @@ def check_invariants(info: OpInfo, arrays: list[np.ndarray], kwargs: dict[str, A
                 raise AssertionError(f"op '{info.name}': two input gradients share memory")
     for x in xs:
         x.zero_grad()
+    # The second pass records the backward (create_graph=True), so ops with a fast
+    # array path (``backward_arrays``) are compared with their differentiable definition.
     for o, g in zip(live, upstream):
-        o.backward(g, retain_graph=True)
+        o.backward(g, retain_graph=True, create_graph=True)
     for i, (x, f) in enumerate(zip(xs, first)):
         again = None if x.grad is None else x.grad.data
         if (again is None) != (f is None) or (f is not None and not np.allclose(again, f)):
             raise AssertionError(
-                f"op '{info.name}': a second backward after zero_grad() gave a different "
-                f"gradient for input {i}"
+                f"op '{info.name}': a second backward after zero_grad() (recording the "
+                f"backward this time) gave a different gradient for input {i}"
             )

@@ -1,0 +1,394 @@
+"""The engine's promises: values, accumulation, graph freeing, no recursion, dtypes, errors."""
+
+import gc
+import runpy
+import sys
+import tracemalloc
+import weakref
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import autodiff as ad
+from autodiff.testing import GradcheckError, gradcheck, gradgradcheck
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+# ------------------------------------------------------------------ apple bill
+def _bill(dtype):
+    names = ["apple", "n_apple", "orange", "n_orange", "tax"]
+    xs = {
+        n: ad.Tensor(np.array(v, dtype), requires_grad=True, name=n)
+        for n, v in zip(names, [100, 2, 150, 3, 1.1])
+    }
+    total = (xs["apple"] * xs["n_apple"] + xs["orange"] * xs["n_orange"]) * xs["tax"]
+    total.backward()
+    return total, xs
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_apple_bill_values_and_gradients(dtype):
+    total, xs = _bill(dtype)
+    assert total.dtype == dtype
+    expected = {"apple": 2.2, "n_apple": 110, "orange": 3.3, "n_orange": 165, "tax": 650}
+    for name, g in expected.items():
+        assert xs[name].grad.dtype == dtype
+        assert xs[name].grad.item() == pytest.approx(g, rel=1e-6)
+    if dtype == np.float64:
+        assert total.item() == 715.0000000000001
+    else:
+        assert total.item() == 715.0
+
+
+def test_apple_example_hand_written_nodes_match_tensors(capsys):
+    module = runpy.run_path(str(EXAMPLES / "apple_orange.py"))
+    for dtype in (np.float32, np.float64):
+        t1, xs1 = module["with_nodes"](dtype)
+        t2, xs2 = module["with_tensors"](dtype)
+        assert t1.item() == t2.item()
+        assert [x.grad.item() for x in xs1] == [x.grad.item() for x in xs2]
+    module["main"]()
+    out = capsys.readouterr().out
+    assert "715.0000000000001" in out and "650" in out
+
+
+# --------------------------------------------------------- accumulation/retain
+def test_leaves_accumulate_across_backward_calls():
+    x = ad.tensor(3.0, requires_grad=True)
+    (x * x).backward()
+    (x * 2.0).backward()
+    assert x.grad.item() == 8.0
+    x.zero_grad()
+    assert x.grad is None
+
+
+def test_retain_grad_on_non_leaf():
+    x = ad.tensor([1.0, 2.0], requires_grad=True)
+    h = (x * 3.0).retain_grad()
+    h.sum().backward()
+    np.testing.assert_array_equal(h.grad.data, [1.0, 1.0])
+    y = x * 2.0
+    y.sum().backward()
+    assert y.grad is None  # not retained
+
+
+def test_graph_is_freed_after_backward_and_second_backward_raises():
+    x = ad.tensor([1.0, 2.0], requires_grad=True)
+    loss = (x.tanh() * 2.0).sum()
+    loss.backward()
+    with pytest.raises(RuntimeError, match="second time.*retain_graph=True"):
+        loss.backward()
+
+
+def test_retain_graph_allows_second_backward():
+    x = ad.tensor([1.0, 2.0], requires_grad=True)
+    loss = (x * x).sum()
+    loss.backward(retain_graph=True)
+    loss.backward()
+    np.testing.assert_allclose(x.grad.data, [4.0, 8.0])
+
+
+def test_backward_on_non_scalar_needs_gradient():
+    x = ad.tensor(np.ones((3, 4), np.float32), requires_grad=True)
+    with pytest.raises(RuntimeError, match=r"shape \(3, 4\).*loss.mean\(\)"):
+        (x * 2).backward()
+    (x * 2).backward(np.ones((3, 4), np.float32))
+    np.testing.assert_array_equal(x.grad.data, 2 * np.ones((3, 4)))
+
+
+def test_backward_without_requires_grad_is_an_error():
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        (ad.tensor([1.0]) * 2).sum().backward()
+
+
+# -------------------------------------------------------------- higher order
+def test_second_derivative_with_create_graph():
+    x = ad.tensor(np.float64(2.0), requires_grad=True)
+    y = x**3
+    y.backward(create_graph=True)
+    gx = x.grad
+    assert gx.item() == pytest.approx(12.0)
+    assert gx.creator is not None  # the gradient is itself a graph
+    x.zero_grad()
+    gx.backward()
+    assert x.grad.item() == pytest.approx(12.0)  # d2/dx2 x^3 = 6x
+
+
+def test_hessian_vector_product():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(4, 4))
+    a = a + a.T
+    x = ad.tensor(rng.normal(size=4), requires_grad=True)
+    v = rng.normal(size=4)
+    f = 0.5 * (x @ ad.tensor(a) @ x)
+    (g,) = ad.grad(f, x, create_graph=True)
+    (hv,) = ad.grad((g * ad.tensor(v)).sum(), x)
+    np.testing.assert_allclose(hv.data, a @ v, rtol=1e-10)
+
+
+def test_no_graph_is_built_during_plain_backward():
+    x = ad.tensor([1.0, 2.0], requires_grad=True)
+    (x.exp() * x).sum().backward()
+    assert x.grad.creator is None and not x.grad.requires_grad
+
+
+# --------------------------------------------------------------- functional
+def test_grad_does_not_touch_dot_grad_and_reaches_non_leaves():
+    x = ad.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 3.0
+    y = (h * h).sum()
+    gx, gh = ad.grad(y, [x, h])
+    np.testing.assert_allclose(gh.data, 2 * h.data)
+    np.testing.assert_allclose(gx.data, 18 * x.data)
+    assert x.grad is None
+
+
+def test_grad_unused_input():
+    x = ad.tensor([1.0], requires_grad=True)
+    z = ad.tensor([1.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="not used"):
+        ad.grad((x * 2).sum(), [x, z])
+    gx, gz = ad.grad((x * 2).sum(), [x, z], allow_unused=True)
+    assert gz is None and gx.item() == 2.0
+
+
+# --------------------------------------------------------------- no_grad
+def test_no_grad_context_and_decorator():
+    w = ad.tensor([1.0], requires_grad=True)
+    with ad.no_grad():
+        y = w * 2
+        with ad.enable_grad():
+            z = w * 2
+    assert not y.requires_grad and y.creator is None
+    assert z.requires_grad
+
+    @ad.no_grad()
+    def f(t):
+        return t * 3
+
+    assert not f(w).requires_grad
+    assert ad.is_grad_enabled()
+
+
+# ------------------------------------------------------------ no recursion
+def test_chain_of_100k_ops_with_default_recursion_limit():
+    assert sys.getrecursionlimit() <= 10_000
+    x = ad.tensor(np.float64(0.5), requires_grad=True)
+    y = x
+    for _ in range(100_000):
+        y = y * 1.0
+    y.backward()
+    assert x.grad.item() == 1.0
+
+
+def test_2000_step_unrolled_recurrence():
+    rng = np.random.default_rng(0)
+    w = ad.tensor(rng.normal(scale=0.3, size=(8, 8)), requires_grad=True)
+    xs = ad.tensor(rng.normal(size=(2000, 1, 8)))
+    h = ad.tensor(np.zeros((1, 8)))
+    for t in range(2000):
+        h = (h @ w + xs[t]).tanh()
+    h.sum().backward()
+    assert np.all(np.isfinite(w.grad.data))
+
+
+# ----------------------------------------------------------------- memory
+def test_no_reference_cycles_graph_freed_by_refcount():
+    gc.disable()
+    try:
+        x = ad.tensor(np.ones(3), requires_grad=True)
+        y = (x.tanh() * 2.0).sum()
+        node = weakref.ref(y.creator)
+        inner = weakref.ref(y.creator.inputs[0])
+        del y
+        assert node() is None and inner() is None
+    finally:
+        gc.enable()
+
+
+def test_intermediate_buffers_released_after_backward():
+    x = ad.tensor(np.ones(1000), requires_grad=True)
+    h = x.exp()
+    loss = (h * 2.0).sum()
+    inner = weakref.ref(h)
+    del h
+    assert inner() is not None  # held by the graph until backward
+    loss.backward()
+    assert inner() is None
+
+
+def test_training_loop_does_not_grow_memory():
+    rng = np.random.default_rng(0)
+    w1 = ad.tensor(rng.normal(size=(4, 16)).astype(np.float32), requires_grad=True)
+    w2 = ad.tensor(rng.normal(size=(16, 1)).astype(np.float32), requires_grad=True)
+    x = rng.normal(size=(8, 4)).astype(np.float32)
+    y = rng.normal(size=(8, 1)).astype(np.float32)
+
+    def step():
+        loss = (((ad.tensor(x) @ w1).relu() @ w2 - y) ** 2).mean()
+        loss.backward()
+        with ad.no_grad():
+            for p in (w1, w2):
+                p.data -= 0.01 * p.grad.data
+                p.zero_grad()
+
+    for _ in range(200):
+        step()
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    for _ in range(10_000):
+        step()
+    grown = tracemalloc.get_traced_memory()[0] - base
+    tracemalloc.stop()
+    assert grown < 64_000, f"memory grew by {grown} bytes over 10,000 steps"
+
+
+# ------------------------------------------------------------------ dtypes
+def test_float32_stays_float32_with_python_scalars():
+    x = ad.tensor(np.ones(3, np.float32), requires_grad=True)
+    y = (x * 0.5 + 2 - 1.5 / (x + 1.0)) ** 2
+    y = y.exp().log().tanh().sum() / 3.0
+    assert y.dtype == np.float32
+    y.backward()
+    assert x.grad.dtype == np.float32
+
+
+def test_mixed_float64_array_and_float32_tensor():
+    w = ad.tensor(np.ones(3, np.float32), requires_grad=True)
+    y = w + np.ones(3, np.float64)  # numpy rules: float64 result
+    assert y.dtype == np.float64
+    y.sum().backward()
+    assert w.grad.dtype == np.float32  # the gradient follows its input
+
+
+def test_integer_tensors_cannot_require_grad():
+    with pytest.raises(TypeError, match="int64 cannot require grad"):
+        ad.tensor([1, 2, 3], requires_grad=True)
+    assert (ad.tensor([1, 2]) + 1).dtype == np.int64
+
+
+def test_python_floats_default_to_float32_and_arrays_keep_dtype():
+    assert ad.tensor(1.0).dtype == np.float32
+    assert ad.tensor([1.0, 2.0]).dtype == np.float32
+    assert ad.tensor(np.ones(2)).dtype == np.float64
+
+
+def test_constructor_copies_numpy_data():
+    a = np.ones(3, np.float32)
+    t = ad.tensor(a)
+    a[0] = 5
+    assert t.data[0] == 1
+
+
+# -------------------------------------------------------- broadcasting etc.
+def test_broadcast_gradients_are_summed_to_input_shapes():
+    a = ad.tensor(np.ones((3, 1)), requires_grad=True)
+    b = ad.tensor(np.ones((1, 4)), requires_grad=True)
+    c = ad.tensor(np.float64(2.0), requires_grad=True)
+    (a * b * c).sum().backward()
+    assert a.grad.shape == (3, 1) and b.grad.shape == (1, 4) and c.grad.shape == ()
+    np.testing.assert_allclose(a.grad.data, 8.0)
+    np.testing.assert_allclose(b.grad.data, 6.0)
+    assert c.grad.item() == 12.0
+
+
+def test_getitem_repeated_indices_accumulate():
+    x = ad.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    x[np.array([0, 0, 2, 0])].sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [3.0, 0.0, 1.0])
+
+
+def test_tie_convention_split_evenly():
+    x = ad.tensor([1.0, 3.0, 3.0], requires_grad=True)
+    x.max().backward()
+    np.testing.assert_allclose(x.grad.data, [0.0, 0.5, 0.5])
+    a = ad.tensor([2.0], requires_grad=True)
+    b = ad.tensor([2.0], requires_grad=True)
+    ad.maximum(a, b).sum().backward()
+    assert a.grad.item() == 0.5 and b.grad.item() == 0.5
+
+
+def test_log_softmax_is_stable():
+    y = ad.log_softmax(ad.tensor([900.0, 1000.0, 1000.0]))
+    assert np.all(np.isfinite(y.data))
+    np.testing.assert_allclose(y.data, [-100 - np.log(2), -np.log(2), -np.log(2)], rtol=1e-5)
+
+
+def test_comparisons_are_not_differentiable():
+    x = ad.tensor([1.0, -1.0], requires_grad=True)
+    m = x > 0
+    assert m.dtype == bool and not m.requires_grad
+
+
+def test_detach_cuts_the_graph():
+    x = ad.tensor([1.0], requires_grad=True)
+    y = (x * 2).detach()
+    assert y.creator is None and not y.requires_grad
+
+
+def test_op_errors_name_the_op_and_shapes():
+    a = ad.tensor(np.ones((32, 64), np.float32))
+    b = ad.tensor(np.ones((128, 10), np.float32))
+    with pytest.raises(ValueError, match=r"matmul.*\(32, 64\).*\(128, 10\)"):
+        a @ b
+
+
+def test_returned_gradients_do_not_alias():
+    x = ad.tensor([1.0, 2.0], requires_grad=True)
+    y = ad.tensor([3.0, 4.0], requires_grad=True)
+    g = np.array([1.0, 1.0], np.float32)
+    (x + y).backward(g)
+    assert not np.shares_memory(x.grad.data, y.grad.data)
+    assert not np.shares_memory(x.grad.data, g)
+
+
+# --------------------------------------------------- numerical derivatives
+def test_numerical_diff_and_gradient():
+    assert ad.numerical_diff(lambda x: 0.01 * x**2 + 0.1 * x, 10.0) == pytest.approx(0.3)
+    g = ad.numerical_gradient(lambda v: np.sum(v**2), np.array([3.0, 0.0]))
+    np.testing.assert_allclose(g, [6.0, 0.0], atol=1e-8)
+
+
+# ------------------------------------------ the checking tools can fail
+class _WrongTranspose(ad.Function):
+    """y = x @ w with a gradient for x that forgot to transpose w."""
+
+    def forward(self, x, w):
+        return x @ w
+
+    def backward(self, gy):
+        x, w = self.inputs
+        return gy @ w, x.T @ gy
+
+
+class _ConstantDerivative(ad.Function):
+    """y = x**2 whose backward uses a constant: right first order, wrong second order."""
+
+    def forward(self, x):
+        return x * x
+
+    def backward(self, gy):
+        return gy * ad.tensor(2.0 * self.inputs[0].data)
+
+
+def test_gradcheck_catches_a_missing_transpose_on_square_shapes():
+    rng = np.random.default_rng(1)
+    x, w = rng.normal(size=(3, 3)), rng.normal(size=(3, 3))
+    with pytest.raises(GradcheckError, match="input 0"):
+        gradcheck(lambda a, b: _WrongTranspose()(a, b), [x, w])
+    with pytest.raises(GradcheckError, match="directional"):
+        gradcheck(lambda a, b: _WrongTranspose()(a, b), [x, w], directional=True)
+
+
+def test_gradgradcheck_catches_a_non_differentiable_backward():
+    x = np.linspace(-1.0, 1.0, 4)
+    assert gradcheck(lambda t: _ConstantDerivative()(t), [x])
+    with pytest.raises(GradcheckError):
+        gradgradcheck(lambda t: _ConstantDerivative()(t), [x])
+
+
+def test_gradcheck_requires_float64():
+    with pytest.raises(TypeError, match="float64"):
+        gradcheck(lambda t: t * 2, [np.ones(2, np.float32)])
