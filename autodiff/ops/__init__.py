@@ -26,6 +26,7 @@ from .elementwise import (
     where,
 )
 from .linalg import linear, matmul
+from .losses import binary_cross_entropy_with_logits, softmax_cross_entropy
 from .reductions import argmax, argmin, logsumexp, max, mean, min, std, sum, var
 from .shape import (
     astype,
@@ -52,6 +53,7 @@ __all__ = [
     "argmax",
     "argmin",
     "astype",
+    "binary_cross_entropy_with_logits",
     "broadcast_to",
     "clip",
     "concatenate",
@@ -85,6 +87,7 @@ __all__ = [
     "sigmoid",
     "sin",
     "softmax",
+    "softmax_cross_entropy",
     "softplus",
     "split",
     "sqrt",

@@ -1,0 +1,228 @@
+"""Fused, numerically stable losses: softmax-with-loss and sigmoid-with-loss.
+
+Both are one node each, as in the lecture notes' ``SoftmaxWithLoss`` layer: the
+forward never takes the log of a rounded-to-zero probability, and the backward
+is the famous short rule ``(softmax(x) - t) / N``. Written with autodiff ops,
+that backward is itself differentiable, so second derivatives work too.
+
+``reduction`` is ``"mean"`` (over samples), ``"sum"`` or ``"none"`` (one loss
+per sample). The class axis of ``softmax_cross_entropy`` is the *last* axis, so
+(N, C) logits and (N, T, C) sequence logits both work.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ..function import Function
+from ..registry import Domain, register
+from ..tensor import Tensor
+from ._util import constant
+from .elementwise import sigmoid
+from .softmax import log_softmax, softmax
+
+__all__ = ["softmax_cross_entropy", "binary_cross_entropy_with_logits"]
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def _check_reduction(reduction: str) -> None:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
+
+
+def _reduce(losses: np.ndarray, reduction: str, count: int) -> np.ndarray:
+    if reduction == "none":
+        return losses
+    total = losses.sum(dtype=losses.dtype)
+    return total / losses.dtype.type(max(count, 1)) if reduction == "mean" else total
+
+
+class SoftmaxCrossEntropy(Function):
+    """Softmax followed by cross entropy, as one node (the lecture's SoftmaxWithLoss)."""
+
+    name = "softmax_cross_entropy"
+    rule = "gx = (softmax(x) - t) * gy / N,  gt = -log_softmax(x) * gy / N"
+
+    def __init__(self, reduction: str = "mean") -> None:
+        _check_reduction(reduction)
+        self.reduction = reduction
+
+    def forward(self, x: np.ndarray, t: np.ndarray) -> np.ndarray:
+        if x.ndim < 1:
+            raise ValueError("logits need a class axis (the last axis); got a scalar")
+        classes = x.shape[-1]
+        self.labels = t.ndim == x.ndim - 1
+        if self.labels:
+            if t.shape != x.shape[:-1]:
+                raise ValueError(
+                    f"integer labels of shape {t.shape} do not match logits of shape {x.shape} "
+                    f"(expected labels of shape {x.shape[:-1]})"
+                )
+            if t.dtype.kind not in "iu":
+                raise TypeError(
+                    f"class labels must be integers, got dtype {t.dtype}; convert them with "
+                    ".astype(np.int64), or pass one-hot targets of the logits' shape"
+                )
+            if t.size and (t.min() < 0 or t.max() >= classes):
+                bad = t[(t < 0) | (t >= classes)].flat[0]
+                where = tuple(int(i) for i in np.argwhere(t == bad)[0])
+                raise ValueError(
+                    f"target label {int(bad)} at position {where} is out of range for "
+                    f"{classes} classes (valid labels are 0..{classes - 1}); logits shape "
+                    f"{x.shape}, labels shape {t.shape}"
+                )
+        elif t.shape != x.shape:
+            raise ValueError(
+                f"target of shape {t.shape} fits neither integer labels {x.shape[:-1]} nor "
+                f"one-hot/probability targets {x.shape} for logits of shape {x.shape}"
+            )
+        shifted = x - x.max(axis=-1, keepdims=True)
+        logp = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+        if self.labels:
+            picked = np.take_along_axis(logp, t[..., None].astype(np.intp), axis=-1)[..., 0]
+            losses = -picked
+        else:
+            losses = -(t * logp).sum(axis=-1)
+        self.count = int(np.prod(x.shape[:-1]))
+        return _reduce(np.asarray(losses, dtype=x.dtype), self.reduction, self.count)
+
+    def _upstream(self, gy: Tensor) -> Tensor:
+        # Every sample's loss depends on its own row only: bring gy to (..., 1).
+        if self.reduction == "none":
+            gy = gy.expand_dims(-1)
+        if self.reduction == "mean":
+            gy = gy * (1.0 / max(self.count, 1))
+        return gy
+
+    def backward(self, gy: Tensor) -> tuple[Tensor | None, Tensor | None]:
+        x, t = self.inputs
+        g = self._upstream(gy)
+        if self.labels:
+            onehot = np.zeros(x.shape, dtype=x.dtype)
+            np.put_along_axis(onehot, t.data[..., None].astype(np.intp), 1, axis=-1)
+            target = constant(onehot)
+        else:
+            target = t
+        gx = (softmax(x, -1) - target) * g if x.requires_grad else None
+        gt = None
+        if not self.labels and t.requires_grad:
+            gt = -(log_softmax(x, -1) * g)
+        return gx, gt
+
+
+class BinaryCrossEntropyWithLogits(Function):
+    """Sigmoid followed by binary cross entropy, as one node."""
+
+    name = "binary_cross_entropy_with_logits"
+    rule = "gx = (sigmoid(x) - t) * gy / N,  gt = -x * gy / N"
+
+    def __init__(self, reduction: str = "mean") -> None:
+        _check_reduction(reduction)
+        self.reduction = reduction
+
+    def forward(self, x: np.ndarray, t: np.ndarray) -> np.ndarray:
+        if t.shape != x.shape:
+            raise ValueError(
+                f"target of shape {t.shape} does not match logits of shape {x.shape}; "
+                "reshape one of them (a common slip: (N, 1) logits with (N,) targets)"
+            )
+        # max(x, 0) - x t + log(1 + e^-|x|) equals -[t log s(x) + (1-t) log(1 - s(x))]
+        # without ever forming log(0).
+        losses = np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x)))
+        self.count = x.size
+        return _reduce(np.asarray(losses, dtype=x.dtype), self.reduction, self.count)
+
+    def backward(self, gy: Tensor) -> tuple[Tensor | None, Tensor | None]:
+        x, t = self.inputs
+        g = gy * (1.0 / max(self.count, 1)) if self.reduction == "mean" else gy
+        gx = (sigmoid(x) - t) * g if x.requires_grad else None
+        gt = -(x * g) if t.requires_grad else None
+        return gx, gt
+
+
+def softmax_cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> Tensor:
+    """Cross entropy of ``softmax(logits)`` against ``target``, fused and stable.
+
+    Args:
+        logits: unnormalised scores, classes on the last axis: (N, C) or (..., C).
+        target: integer class labels of shape ``logits.shape[:-1]``, or one-hot /
+            probability rows of the logits' shape (then the target is differentiable too).
+        reduction: ``"mean"`` over samples (default), ``"sum"`` or ``"none"``.
+
+    A label outside ``0..C-1`` raises ValueError naming the label, C and the shapes.
+
+    Example:
+        >>> import numpy as np
+        >>> import autodiff as ad
+        >>> x = ad.tensor([[2.0, 0.0, 0.0], [0.0, 0.0, 0.0]], requires_grad=True)
+        >>> loss = ad.softmax_cross_entropy(x, np.array([0, 2]))
+        >>> round(loss.item(), 4)  # mean of log(1 + 2 e^-2) and log(3)
+        0.6691
+        >>> loss.backward()
+        >>> x.grad.data.round(3)  # (softmax(x) - onehot) / N
+        array([[-0.107,  0.053,  0.053],
+               [ 0.167,  0.167, -0.333]], dtype=float32)
+    """
+    return SoftmaxCrossEntropy(reduction)(logits, target)
+
+
+def binary_cross_entropy_with_logits(logits: Any, target: Any, reduction: str = "mean") -> Tensor:
+    """Binary cross entropy of ``sigmoid(logits)`` against ``target`` (0/1 or soft), fused.
+
+    Stable for any logit: ``max(x, 0) - x t + log(1 + exp(-|x|))``. ``reduction``
+    averages over all elements (``"mean"``), sums (``"sum"``) or keeps them (``"none"``).
+
+    Example:
+        >>> import autodiff as ad
+        >>> x = ad.tensor([0.0, 100.0, -100.0])
+        >>> t = ad.tensor([1.0, 1.0, 1.0])
+        >>> ad.binary_cross_entropy_with_logits(x, t, reduction="none").data.round(4)
+        array([  0.6931,   0.    , 100.    ], dtype=float32)
+    """
+    return BinaryCrossEntropyWithLogits(reduction)(logits, target)
+
+
+# ------------------------------------------------------------------ registry entries
+def _softmax_ce_entry(x: Any, target: Any = None, labels: Any = None, reduction: str = "mean"):
+    return softmax_cross_entropy(x, labels if labels is not None else target, reduction)
+
+
+def _softmax_ce_case(draw: Any, st: Any) -> tuple[list[Any], dict[str, Any]]:
+    lead = draw(st.shapes(min_dims=0, max_dims=2))
+    classes = draw(st.integers(1, 4))
+    x = draw(st.arrays(lead + (classes,), Domain(-3.0, 3.0)))
+    reduction = draw(st.sampled_from(list(REDUCTIONS)))
+    if draw(st.booleans()):
+        seed = draw(st.integers(0, 2**32 - 1))
+        labels = np.random.default_rng(seed).integers(0, classes, size=lead)
+        return [x], {"labels": labels, "reduction": reduction}
+    raw = draw(st.arrays(lead + (classes,), Domain(0.1, 1.0), salt=1))
+    return [x, raw / raw.sum(axis=-1, keepdims=True)], {"reduction": reduction}
+
+
+def _bce_case(draw: Any, st: Any) -> tuple[list[Any], dict[str, Any]]:
+    shape = draw(st.shapes())
+    x = draw(st.arrays(shape, Domain(-4.0, 4.0)))
+    t = draw(st.arrays(shape, Domain(0.0, 1.0), salt=1))
+    return [x, t], {"reduction": draw(st.sampled_from(list(REDUCTIONS)))}
+
+
+register(
+    "softmax_cross_entropy",
+    _softmax_ce_entry,
+    functions=(SoftmaxCrossEntropy,),
+    shapes="custom",
+    cases=_softmax_ce_case,
+    domains=(Domain(-3.0, 3.0), Domain(0.1, 1.0)),
+)
+register(
+    "binary_cross_entropy_with_logits",
+    binary_cross_entropy_with_logits,
+    functions=(BinaryCrossEntropyWithLogits,),
+    shapes="custom",
+    cases=_bce_case,
+    domains=(Domain(-4.0, 4.0), Domain(0.0, 1.0)),
+)

@@ -1,0 +1,106 @@
+"""nn: neural-network building blocks on top of ``autodiff``.
+
+* ``Module``, ``Parameter``, ``Sequential``, ``ModuleList`` (``nn.module``);
+* layers: ``Linear``, activations, ``Dropout``, ``BatchNorm1d/2d``, ``LayerNorm``,
+  ``Embedding``, ``Flatten``, ``Identity`` (``nn.layers``);
+* ``nn.init`` (He, Xavier/Glorot, LeCun), ``nn.functional`` (``import nn.functional as F``),
+  losses (``CrossEntropyLoss``, ``MSELoss``, ...), ``nn.optim``, ``nn.data``;
+* ``nn.manual_seed(s)`` seeds weight initialisation and dropout masks.
+
+Example (the lecture notes' two-layer net):
+    >>> import numpy as np
+    >>> import nn
+    >>> _ = nn.manual_seed(0)
+    >>> model = nn.Sequential(nn.Linear(784, 50), nn.ReLU(), nn.Linear(50, 10))
+    >>> x, t = np.zeros((8, 784), np.float32), np.arange(8) % 10
+    >>> loss = nn.CrossEntropyLoss()(model(x), t)
+    >>> loss.backward()
+    >>> model[0].weight.grad.shape, loss.dtype
+    ((784, 50), dtype('float32'))
+"""
+
+from . import data, functional, init, optim
+from .layers import (
+    ELU,
+    SELU,
+    BatchNorm1d,
+    BatchNorm2d,
+    Dropout,
+    Embedding,
+    Flatten,
+    Identity,
+    LayerNorm,
+    LeakyReLU,
+    Linear,
+    LogSoftmax,
+    PReLU,
+    ReLU,
+    Sigmoid,
+    Softmax,
+    Softplus,
+    Tanh,
+)
+from .losses import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SoftmaxWithLoss,
+)
+from .module import (
+    LoadResult,
+    Module,
+    ModuleList,
+    Parameter,
+    RemovableHandle,
+    Sequential,
+    functional_call,
+)
+from .random import get_rng, manual_seed
+from .summary import Summary
+
+__all__ = [
+    "data",
+    "functional",
+    "init",
+    "optim",
+    "Module",
+    "Parameter",
+    "Sequential",
+    "ModuleList",
+    "RemovableHandle",
+    "LoadResult",
+    "functional_call",
+    "manual_seed",
+    "get_rng",
+    "Summary",
+    "Linear",
+    "ReLU",
+    "LeakyReLU",
+    "PReLU",
+    "ELU",
+    "SELU",
+    "Sigmoid",
+    "Tanh",
+    "Softplus",
+    "Softmax",
+    "LogSoftmax",
+    "Dropout",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "LayerNorm",
+    "Embedding",
+    "Flatten",
+    "Identity",
+    "MSELoss",
+    "L1Loss",
+    "HuberLoss",
+    "CrossEntropyLoss",
+    "SoftmaxWithLoss",
+    "NLLLoss",
+    "BCELoss",
+    "BCEWithLogitsLoss",
+]

@@ -1,0 +1,168 @@
+"""Normalisation layers: ``BatchNorm1d``, ``BatchNorm2d`` and ``LayerNorm``.
+
+Both are written with differentiable autodiff ops (see ``nn.functional``), so
+their gradients (and second derivatives) are checked like any op's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from autodiff import Tensor
+
+from .. import functional as F
+from ..module import Module, Parameter
+from ._util import as_input
+
+__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]
+
+
+class _BatchNorm(Module):
+    _ndims: tuple[int, ...] = ()
+    _layout = ""
+
+    def __init__(
+        self,
+        num_features: int,
+        momentum: float = 0.1,
+        eps: float = 1e-5,
+        affine: bool = True,
+        track_running_stats: bool = True,
+        dtype: Any = np.float32,
+    ) -> None:
+        super().__init__()
+        self.num_features = num_features
+        self.momentum = momentum
+        self.eps = eps
+        self.affine = affine
+        self.track_running_stats = track_running_stats
+        if affine:
+            self.weight = Parameter(np.ones(num_features), dtype=dtype)  # gamma
+            self.bias = Parameter(np.zeros(num_features), dtype=dtype)  # beta
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", np.zeros(num_features, dtype=dtype))
+            self.register_buffer("running_var", np.ones(num_features, dtype=dtype))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+
+    def forward(self, x: Any) -> Tensor:
+        """Normalise with batch statistics (training) or running statistics (eval)."""
+        dtype = self.weight.dtype if self.weight is not None else None
+        x = as_input(x, dtype)
+        if x.ndim not in self._ndims or x.shape[1] != self.num_features:
+            raise ValueError(
+                f"{self.describe()} expects input {self._layout} with C = {self.num_features} "
+                f"(num_features), got shape {x.shape}"
+            )
+        use_batch = self.training or not self.track_running_stats
+        return F.batch_norm(
+            x,
+            self.running_mean,
+            self.running_var,
+            self.weight,
+            self.bias,
+            training=use_batch,
+            momentum=self.momentum,
+            eps=self.eps,
+        )
+
+    def extra_repr(self) -> str:
+        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation (Ioffe & Szegedy 2015) for (N, C) or (N, C, L) input.
+
+    ``x_hat = (x - mean_B) / sqrt(var_B + eps)``, ``y = gamma * x_hat + beta``
+    (``gamma`` is ``weight``, ``beta`` is ``bias``). In training mode the batch
+    statistics are used and the running statistics (buffers ``running_mean``,
+    ``running_var``) move towards them: ``running = (1 - momentum) * running +
+    momentum * batch``, with the unbiased batch variance, as in PyTorch
+    (Keras' momentum is ``1 - momentum`` here). In eval mode the running
+    statistics are used, so single samples give deterministic outputs.
+
+    Example:
+        >>> import numpy as np
+        >>> import nn
+        >>> bn = nn.BatchNorm1d(2)
+        >>> y = bn(np.array([[1.0, 10.0], [3.0, 30.0]]))
+        >>> y.data.round(3)
+        array([[-1., -1.],
+               [ 1.,  1.]], dtype=float32)
+        >>> bn.running_mean.data
+        array([0.2, 2. ], dtype=float32)
+    """
+
+    _ndims = (2, 3)
+    _layout = "(N, C) or (N, C, L)"
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalisation for images (N, C, H, W): statistics over N, H and W per channel.
+
+    Same arguments and behaviour as ``BatchNorm1d``.
+
+    Example:
+        >>> import numpy as np
+        >>> import nn
+        >>> nn.BatchNorm2d(3)(np.random.default_rng(0).normal(size=(4, 3, 5, 5))).shape
+        (4, 3, 5, 5)
+    """
+
+    _ndims = (4,)
+    _layout = "(N, C, H, W)"
+
+
+class LayerNorm(Module):
+    """Normalise each sample over its last axes (``normalized_shape``), then scale and shift.
+
+    Unlike batch norm it does not depend on the batch, so train and eval
+    behave the same (used in transformers and RNNs).
+
+    Example:
+        >>> import numpy as np
+        >>> import nn
+        >>> ln = nn.LayerNorm(4)
+        >>> y = ln(np.array([[1.0, 2.0, 3.0, 4.0]]))
+        >>> bool(abs(float(y.data.mean())) < 1e-6)
+        True
+    """
+
+    def __init__(
+        self,
+        normalized_shape: int | tuple[int, ...],
+        eps: float = 1e-5,
+        elementwise_affine: bool = True,
+        dtype: Any = np.float32,
+    ) -> None:
+        super().__init__()
+        if isinstance(normalized_shape, int):
+            normalized_shape = (normalized_shape,)
+        self.normalized_shape = tuple(int(n) for n in normalized_shape)
+        self.eps = eps
+        if elementwise_affine:
+            self.weight = Parameter(np.ones(self.normalized_shape), dtype=dtype)
+            self.bias = Parameter(np.zeros(self.normalized_shape), dtype=dtype)
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+
+    def forward(self, x: Any) -> Tensor:
+        """Normalise over the trailing ``normalized_shape`` axes."""
+        x = as_input(x, self.weight.dtype if self.weight is not None else None)
+        k = len(self.normalized_shape)
+        if x.ndim < k or tuple(x.shape[x.ndim - k :]) != self.normalized_shape:
+            raise ValueError(
+                f"{self.describe()} expects input whose last dimension(s) are "
+                f"{self.normalized_shape} (normalized_shape), got shape {x.shape}"
+            )
+        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+
+    def extra_repr(self) -> str:
+        return f"{self.normalized_shape}, eps={self.eps}"

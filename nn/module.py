@@ -1,0 +1,855 @@
+"""``Module`` and ``Parameter``: the bottom layer of ``nn``.
+
+A ``Module`` is a box of parameters (trained), buffers (saved but not trained,
+e.g. batch-norm running statistics) and sub-modules. Assigning an attribute is
+enough to register it, in order::
+
+    class MLP(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(784, 100)   # sub-module "fc1"
+            self.fc2 = nn.Linear(100, 10)    # its weight is "fc2.weight"
+
+Calling a module runs ``forward`` inside ``autodiff.name_scope(<its attribute
+name>)`` so every op created there remembers its module path (drawings group
+nodes by it), and parameters are named by their dotted path (``fc1.weight``)
+unless you named them yourself.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any, NamedTuple
+
+import numpy as np
+
+import autodiff as ad
+from autodiff import Tensor
+
+__all__ = [
+    "Parameter",
+    "Module",
+    "Sequential",
+    "ModuleList",
+    "RemovableHandle",
+    "LoadResult",
+    "functional_call",
+]
+
+
+class Parameter(Tensor):
+    """A trainable leaf tensor: ``requires_grad=True`` and float32 unless told otherwise.
+
+    Args:
+        data: initial value (copied). Converted to ``dtype`` (default float32),
+            whatever its original dtype.
+        requires_grad: False freezes the parameter (it is then "non-trainable").
+        name: a label for errors and drawings. When omitted, the owning module
+            names it by its dotted path (``fc1.weight``).
+        dtype: the dtype to store (float32 by default; float64 for gradient checks).
+
+    Example:
+        >>> import numpy as np
+        >>> import nn
+        >>> w = nn.Parameter(np.zeros((2, 3)))
+        >>> w.dtype, w.requires_grad, w.is_leaf
+        (dtype('float32'), True, True)
+    """
+
+    # the last name a module gave this parameter; a different ``name`` is the user's own
+    __slots__ = ("_auto_name",)
+
+    def __init__(
+        self,
+        data: Any,
+        requires_grad: bool = True,
+        name: str | None = None,
+        dtype: Any = None,
+    ) -> None:
+        if isinstance(data, Tensor):
+            data = data.data
+        arr = np.array(data, dtype=dtype or ad.DEFAULT_FLOAT)  # always a fresh copy
+        super().__init__(arr, requires_grad, name, _copy=False)
+        self._auto_name: str | None = None
+
+    def __repr__(self) -> str:
+        return "Parameter" + super().__repr__()[len("Tensor") :]
+
+
+def _label_parameter(p: Parameter, name: str) -> None:
+    if isinstance(p, Parameter) and (p.name is None or p.name == p._auto_name):
+        p.name = name
+        p._auto_name = name
+
+
+class RemovableHandle:
+    """Returned by ``register_forward_hook``; call ``remove()`` to detach the hook.
+
+    Example:
+        >>> import nn
+        >>> layer = nn.ReLU()
+        >>> handle = layer.register_forward_hook(lambda m, args, out: None)
+        >>> handle.remove()
+        >>> len(layer._forward_hooks)
+        0
+    """
+
+    _ids = itertools.count()
+
+    def __init__(self, hooks: dict[int, Callable[..., Any]]) -> None:
+        self._hooks = hooks
+        self.id = next(self._ids)
+
+    def remove(self) -> None:
+        """Detach the hook (removing twice is harmless)."""
+        self._hooks.pop(self.id, None)
+
+
+class LoadResult(NamedTuple):
+    """What ``load_state_dict(strict=False)`` skipped: missing and unexpected keys."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]
+
+
+# Bumped whenever a parameter or sub-module is attached anywhere, so a root module knows
+# at its next call that the dotted names of its parameters may need refreshing.
+_structure_version = 0
+# How many Module.__call__ frames are active: 0 means "this call is a root call".
+_call_depth = 0
+# Length of the name-scope stack when the current root call started (user scopes sit below it).
+_root_scope_start = 0
+
+
+class Module:
+    """Base class of every layer and model.
+
+    Subclasses call ``super().__init__()`` first, assign parameters and
+    sub-modules as attributes, and write ``forward``. Call the module (not
+    ``forward``) so hooks, name scopes and parameter names work.
+
+    Example:
+        >>> import numpy as np
+        >>> import nn
+        >>> class TwoLayer(nn.Module):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.fc1 = nn.Linear(4, 3)
+        ...         self.act = nn.ReLU()
+        ...         self.fc2 = nn.Linear(3, 2)
+        ...     def forward(self, x):
+        ...         return self.fc2(self.act(self.fc1(x)))
+        >>> model = TwoLayer()
+        >>> [name for name, _ in model.named_parameters()]
+        ['fc1.weight', 'fc1.bias', 'fc2.weight', 'fc2.bias']
+        >>> model(np.ones((5, 4))).shape
+        (5, 2)
+        >>> model.fc2.weight.name
+        'fc2.weight'
+        >>> model.num_parameters()
+        23
+    """
+
+    training: bool
+
+    def __init__(self) -> None:
+        d = self.__dict__
+        d["_parameters"] = OrderedDict()
+        d["_buffers"] = OrderedDict()
+        d["_non_persistent"] = set()
+        d["_modules"] = OrderedDict()
+        d["_forward_hooks"] = OrderedDict()
+        d["_forward_pre_hooks"] = OrderedDict()
+        d["_name_in_parent"] = None
+        d["_named_at"] = -1
+        d["training"] = True
+
+    # ------------------------------------------------------------ registration
+    def _check_init(self) -> None:
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(
+                f"{type(self).__name__}.__init__ must call super().__init__() before "
+                "assigning parameters or sub-modules"
+            )
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        global _structure_version
+        if isinstance(value, Parameter):
+            self._check_init()
+            self._forget(name)
+            self._parameters[name] = value
+            _label_parameter(value, name)
+            _structure_version += 1
+        elif isinstance(value, Module):
+            self._check_init()
+            self._forget(name)
+            self._modules[name] = value
+            value.__dict__["_name_in_parent"] = name
+            for path, p in value.named_parameters():
+                _label_parameter(p, f"{name}.{path}")
+            _structure_version += 1
+        elif "_buffers" in self.__dict__ and name in self._buffers:
+            self._buffers[name] = _as_buffer(value, name)
+        elif "_parameters" in self.__dict__ and name in self._parameters:
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign {type(value).__name__} to parameter '{name}' of "
+                    f"{type(self).__name__}: wrap it in nn.Parameter (or assign None)"
+                )
+            self._parameters[name] = None
+        else:
+            if "_modules" in self.__dict__:
+                self._forget(name)
+            object.__setattr__(self, name, value)
+
+    def _forget(self, name: str) -> None:
+        for store in (self._parameters, self._buffers, self._modules):
+            store.pop(name, None)
+        self.__dict__.pop(name, None)
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called when normal lookup fails: parameters, buffers and modules live here.
+        d = self.__dict__
+        for store in ("_parameters", "_buffers", "_modules"):
+            if store in d and name in d[store]:
+                return d[store][name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name: str) -> None:
+        if any(name in s for s in (self._parameters, self._buffers, self._modules)):
+            self._forget(name)
+        else:
+            object.__delattr__(self, name)
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Add a parameter (or a ``None`` placeholder, e.g. a disabled bias) by name.
+
+        Example:
+            >>> import nn
+            >>> m = nn.Module()
+            >>> m.register_parameter("scale", nn.Parameter([1.0]))
+            >>> [n for n, _ in m.named_parameters()]
+            ['scale']
+        """
+        if param is None:
+            self._check_init()
+            self._forget(name)
+            self._parameters[name] = None
+        else:
+            setattr(self, name, param)
+
+    def register_buffer(self, name: str, value: Any, persistent: bool = True) -> None:
+        """Add a buffer: state that is saved in ``state_dict`` but not trained.
+
+        Batch norm keeps its running mean and variance in buffers. The value is
+        stored as a Tensor that does not require grad (or None). Non-persistent
+        buffers are left out of ``state_dict``.
+
+        Example:
+            >>> import numpy as np
+            >>> import nn
+            >>> m = nn.Module()
+            >>> m.register_buffer("count", np.zeros(1, dtype=np.float32))
+            >>> list(m.state_dict())
+            ['count']
+        """
+        self._check_init()
+        self._forget(name)
+        self._buffers[name] = _as_buffer(value, name)
+        if persistent:
+            self._non_persistent.discard(name)
+        else:
+            self._non_persistent.add(name)
+
+    # ----------------------------------------------------------------- walking
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True
+    ) -> Iterator[tuple[str, Parameter]]:
+        """Yield ``(dotted_name, parameter)``, each parameter once, in registration order.
+
+        Example:
+            >>> import nn
+            >>> model = nn.Sequential(nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1))
+            >>> [n for n, _ in model.named_parameters()]
+            ['0.weight', '0.bias', '2.weight', '2.bias']
+        """
+        seen: set[int] = set()
+        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for path, module in modules:
+            for name, p in module._parameters.items():
+                if p is None or id(p) in seen:
+                    continue
+                seen.add(id(p))
+                yield (f"{path}.{name}" if path else name), p
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        """Yield every parameter once (what you hand to an optimizer).
+
+        Example:
+            >>> import nn
+            >>> sum(p.size for p in nn.Linear(3, 2).parameters())
+            8
+        """
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True) -> Iterator[tuple[str, Tensor]]:
+        """Yield ``(dotted_name, buffer)`` for every buffer that is not None.
+
+        Example:
+            >>> import nn
+            >>> [n for n, _ in nn.BatchNorm1d(3).named_buffers()]
+            ['running_mean', 'running_var']
+        """
+        modules = self.named_modules(prefix) if recurse else [(prefix, self)]
+        for path, module in modules:
+            for name, b in module._buffers.items():
+                if b is not None:
+                    yield (f"{path}.{name}" if path else name), b
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        """Yield every buffer that is not None.
+
+        Example:
+            >>> import nn
+            >>> len(list(nn.BatchNorm1d(3).buffers()))
+            2
+        """
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        """Yield ``(name, module)`` for the direct sub-modules.
+
+        Example:
+            >>> import nn
+            >>> [n for n, _ in nn.Sequential(nn.Linear(2, 2), nn.Tanh()).named_children()]
+            ['0', '1']
+        """
+        for name, m in self._modules.items():
+            if m is not None:
+                yield name, m
+
+    def children(self) -> Iterator[Module]:
+        """Yield the direct sub-modules.
+
+        Example:
+            >>> import nn
+            >>> [type(m).__name__ for m in nn.Sequential(nn.Linear(2, 2), nn.Tanh()).children()]
+            ['Linear', 'Tanh']
+        """
+        for _, m in self.named_children():
+            yield m
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        """Yield ``(dotted_path, module)`` for this module (path ``prefix``) and all below it.
+
+        Example:
+            >>> import nn
+            >>> model = nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.Tanh()))
+            >>> [path for path, _ in model.named_modules()]
+            ['', '0', '1', '1.0']
+        """
+        seen: set[int] = set()
+        stack = [(prefix, self)]
+        while stack:
+            path, module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield path, module
+            kids = [(f"{path}.{n}" if path else n, m) for n, m in module.named_children()]
+            stack.extend(reversed(kids))
+
+    def modules(self) -> Iterator[Module]:
+        """Yield this module and every module below it.
+
+        Example:
+            >>> import nn
+            >>> len(list(nn.Sequential(nn.Linear(2, 2), nn.ReLU()).modules()))
+            3
+        """
+        for _, m in self.named_modules():
+            yield m
+
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
+        """Call ``fn`` on every sub-module and then on this one (e.g. custom init); returns self.
+
+        Example:
+            >>> import nn
+            >>> def zero_bias(m):
+            ...     if isinstance(m, nn.Linear):
+            ...         nn.init.zeros_(m.bias)
+            >>> model = nn.Sequential(nn.Linear(2, 2)).apply(zero_bias)
+        """
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
+    # --------------------------------------------------------------- modes etc.
+    def train(self, mode: bool = True) -> Module:
+        """Switch this module and all below it to training mode (``mode=False``: eval).
+
+        Example:
+            >>> import nn
+            >>> model = nn.Sequential(nn.Dropout(0.5))
+            >>> model.eval()[0].training, model.train()[0].training
+            (False, True)
+        """
+        for m in self.modules():
+            m.__dict__["training"] = bool(mode)
+        return self
+
+    def eval(self) -> Module:
+        """Switch to evaluation mode: dropout is off, batch norm uses its running statistics.
+
+        Example:
+            >>> import nn
+            >>> nn.BatchNorm1d(3).eval().training
+            False
+        """
+        return self.train(False)
+
+    def requires_grad_(self, flag: bool = True) -> Module:
+        """Freeze (``False``) or unfreeze every parameter; frozen ones count as non-trainable.
+
+        Example:
+            >>> import nn
+            >>> nn.Linear(3, 2).requires_grad_(False).num_parameters(trainable_only=True)
+            0
+        """
+        for p in self.parameters():
+            p.requires_grad_(flag)
+        return self
+
+    def zero_grad(self) -> None:
+        """Drop every parameter's gradient (``grad = None``), ready for the next backward.
+
+        Example:
+            >>> import nn
+            >>> layer = nn.Linear(2, 1)
+            >>> layer(nn.Parameter([[1.0, 2.0]])).sum().backward()
+            >>> layer.zero_grad()
+            >>> layer.weight.grad is None
+            True
+        """
+        for p in self.parameters():
+            p.grad = None
+
+    def num_parameters(self, trainable_only: bool = False) -> int:
+        """Number of scalar parameters (each shared parameter counted once).
+
+        Example:
+            >>> import nn
+            >>> nn.Linear(784, 100).num_parameters()
+            78500
+        """
+        return sum(p.size for p in self.parameters() if p.requires_grad or not trainable_only)
+
+    def astype(self, dtype: Any) -> Module:
+        """Convert every floating-point parameter and buffer to ``dtype`` in place; returns self.
+
+        ``astype(np.float64)`` is what gradient checks need. Gradients are dropped.
+
+        Example:
+            >>> import numpy as np
+            >>> import nn
+            >>> nn.Linear(2, 2).astype(np.float64).weight.dtype
+            dtype('float64')
+        """
+        dtype = np.dtype(dtype)
+        for t in itertools.chain(self.parameters(), self.buffers()):
+            if t.data.dtype.kind == "f":
+                t.data = t.data.astype(dtype)
+                t.grad = None
+        return self
+
+    # ------------------------------------------------------------------ calling
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """Compute the module's output; subclasses override this (call the module, not this)."""
+        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        global _call_depth, _root_scope_start
+        root = _call_depth == 0
+        if root:
+            _root_scope_start = len(ad.current_scope())
+            if self._named_at != _structure_version:
+                self._refresh_names()
+        scope = self._name_in_parent if not root and self._name_in_parent else None
+        _call_depth += 1
+        try:
+            with ad.name_scope(scope or type(self).__name__):
+                for hook in list(self._forward_pre_hooks.values()):
+                    changed = hook(self, args)
+                    if changed is not None:
+                        args = changed if isinstance(changed, tuple) else (changed,)
+                out = self.forward(*args, **kwargs)
+                for hook in list(self._forward_hooks.values()):
+                    changed = hook(self, args, out)
+                    if changed is not None:
+                        out = changed
+        finally:
+            _call_depth -= 1
+        return out
+
+    def describe(self) -> str:
+        """``Linear 'encoder.fc2'`` while running inside a parent's call, else ``Linear``.
+
+        Layers start their error messages with it, so an error names the layer.
+
+        Example:
+            >>> import nn
+            >>> nn.Linear(2, 3).describe()
+            'Linear'
+        """
+        path = ".".join(ad.current_scope()[_root_scope_start + 1 :]) if _call_depth > 1 else ""
+        return f"{type(self).__name__} '{path}'" if path else type(self).__name__
+
+    def _refresh_names(self) -> None:
+        # Attach-time naming is relative to the parent; a root call makes it relative to the root.
+        for path, p in self.named_parameters():
+            _label_parameter(p, path)
+        self.__dict__["_named_at"] = _structure_version
+
+    def register_forward_hook(self, hook: Callable[[Module, tuple, Any], Any]) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` after every forward; a non-None result replaces
+        the output. Returns a handle whose ``remove()`` detaches the hook.
+
+        Example:
+            >>> import numpy as np
+            >>> import nn
+            >>> shapes = []
+            >>> layer = nn.Linear(3, 2)
+            >>> handle = layer.register_forward_hook(lambda m, args, out: shapes.append(out.shape))
+            >>> _ = layer(np.zeros((4, 3)))
+            >>> handle.remove()
+            >>> shapes
+            [(4, 2)]
+        """
+        handle = RemovableHandle(self._forward_hooks)
+        self._forward_hooks[handle.id] = hook
+        return handle
+
+    def register_forward_pre_hook(self, hook: Callable[[Module, tuple], Any]) -> RemovableHandle:
+        """Call ``hook(module, args)`` before every forward; a non-None result replaces the args.
+
+        Example:
+            >>> import nn
+            >>> layer = nn.Identity()
+            >>> handle = layer.register_forward_pre_hook(lambda m, args: (args[0] * 2,))
+            >>> layer(nn.Parameter([1.0])).tolist()
+            [2.0]
+        """
+        handle = RemovableHandle(self._forward_pre_hooks)
+        self._forward_pre_hooks[handle.id] = hook
+        return handle
+
+    # --------------------------------------------------------------- state dicts
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """A flat ``{dotted_name: numpy copy}`` of every parameter and persistent buffer.
+
+        The copies do not follow later training, so a state dict is a snapshot
+        (save it with ``np.savez(path, **model.state_dict())``).
+
+        Example:
+            >>> import nn
+            >>> sd = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2)).state_dict()
+            >>> {k: v.shape for k, v in sd.items()}  # doctest: +NORMALIZE_WHITESPACE
+            {'0.weight': (3, 2), '0.bias': (2,), '1.weight': (2,), '1.bias': (2,),
+             '1.running_mean': (2,), '1.running_var': (2,)}
+        """
+        return {name: t.data.copy() for name, t in self._state_items()}
+
+    def _state_items(self) -> Iterator[tuple[str, Tensor]]:
+        seen: set[int] = set()
+        for path, module in self.named_modules():
+            items = [
+                *module._parameters.items(),
+                *((n, b) for n, b in module._buffers.items() if n not in module._non_persistent),
+            ]
+            for name, t in items:
+                if t is None or id(t) in seen:
+                    continue
+                seen.add(id(t))
+                yield (f"{path}.{name}" if path else name), t
+
+    def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> LoadResult:
+        """Copy values from ``state`` into the parameters and buffers, in place.
+
+        Every key and shape is checked before anything is written, so a failed
+        load leaves the model untouched. With ``strict=True`` (default) missing
+        and unexpected keys are errors; shapes must always match. Values are
+        copied into the existing arrays (cast to their dtype), so optimizers
+        holding the parameters keep working.
+
+        Returns the missing and unexpected keys (empty when strict).
+
+        Example:
+            >>> import nn
+            >>> a, b = nn.Linear(3, 2), nn.Linear(3, 2)
+            >>> _ = b.load_state_dict(a.state_dict())
+            >>> bool((a.weight.data == b.weight.data).all())
+            True
+            >>> nn.Linear(3, 4).load_state_dict(a.state_dict())  # doctest: +ELLIPSIS
+            Traceback (most recent call last):
+            ...
+            ValueError: Linear.load_state_dict: shape mismatch for 'weight': the model ...
+        """
+        own = dict(self._state_items())
+        missing = [k for k in own if k not in state]
+        unexpected = [k for k in state if k not in own]
+        problems = []
+        if strict and missing:
+            problems.append(f"missing keys {missing}")
+        if strict and unexpected:
+            problems.append(f"unexpected keys {unexpected}")
+        arrays = {}
+        for key, t in own.items():
+            if key not in state:
+                continue
+            value = state[key]
+            arr = np.asarray(value.data if isinstance(value, Tensor) else value)
+            if arr.shape != t.data.shape:
+                problems.append(
+                    f"shape mismatch for '{key}': the model expects {t.data.shape}, "
+                    f"the state dict has {arr.shape}"
+                )
+            arrays[key] = arr
+        if problems:
+            raise ValueError(f"{type(self).__name__}.load_state_dict: " + "; ".join(problems))
+        for key, arr in arrays.items():
+            own[key].data[...] = arr
+        return LoadResult(missing, unexpected)
+
+    # ------------------------------------------------------------------ display
+    def extra_repr(self) -> str:
+        """The text inside ``Name(...)`` in the repr; layers override it to show their settings.
+
+        Example:
+            >>> import nn
+            >>> nn.Linear(3, 2).extra_repr()
+            'in_features=3, out_features=2, bias=True'
+        """
+        return ""
+
+    def __repr__(self) -> str:
+        extra = self.extra_repr()
+        kids = list(self.named_children())
+        if not kids:
+            return f"{type(self).__name__}({extra})"
+        lines = [f"{type(self).__name__}({extra}" if extra else f"{type(self).__name__}("]
+        if extra:
+            lines[0] += ","
+        for name, m in kids:
+            body = repr(m).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {body}")
+        lines.append(")")
+        return "\n".join(lines)
+
+    def summary(
+        self, input_shape: tuple[int, ...], dtype: Any = np.float32, print_fn: Any = print
+    ) -> str:
+        """Print and return a Keras-style table of layers, output shapes and parameter counts.
+
+        Runs one forward pass on zeros of shape ``(1, *input_shape)`` under
+        ``no_grad`` in eval mode (the training flags and running statistics are
+        left as they were). See ``nn.summary.summary``.
+
+        Example:
+            >>> import nn
+            >>> text = nn.Sequential(nn.Linear(4, 3), nn.ReLU()).summary((4,), print_fn=None)
+            >>> text.total_params
+            15
+        """
+        from .summary import summary
+
+        return summary(self, input_shape, dtype=dtype, print_fn=print_fn)
+
+
+def _as_buffer(value: Any, name: str) -> Tensor | None:
+    if value is None:
+        return None
+    if isinstance(value, Parameter):
+        raise TypeError(f"buffer '{name}' got a Parameter; use register_parameter for it")
+    data = value.data if isinstance(value, Tensor) else np.asarray(value)
+    return Tensor(data, name=name, _copy=False)
+
+
+class Sequential(Module):
+    """Layers applied one after another: ``Sequential(a, b, c)(x) == c(b(a(x)))``.
+
+    Also built from an ``OrderedDict`` of named layers. Supports indexing
+    (``model[0]``, slices give a new Sequential), ``len``, iteration and ``append``.
+
+    Example:
+        >>> from collections import OrderedDict
+        >>> import numpy as np
+        >>> import nn
+        >>> model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))
+        >>> model(np.ones((3, 4))).shape
+        (3, 2)
+        >>> len(model), type(model[-1]).__name__
+        (3, 'Linear')
+        >>> named = nn.Sequential(OrderedDict(fc1=nn.Linear(4, 8), act=nn.ReLU()))
+        >>> [n for n, _ in named.named_parameters()]
+        ['fc1.weight', 'fc1.bias']
+    """
+
+    def __init__(self, *layers: Module | Mapping[str, Module]) -> None:
+        super().__init__()
+        if len(layers) == 1 and isinstance(layers[0], Mapping):
+            for name, layer in layers[0].items():
+                self._add(str(name), layer)
+        else:
+            for layer in layers:
+                self.append(layer)
+
+    def _add(self, name: str, layer: Any) -> None:
+        if not isinstance(layer, Module):
+            raise TypeError(
+                f"{type(self).__name__} takes Modules, got {type(layer).__name__} at '{name}'"
+            )
+        setattr(self, name, layer)
+
+    def append(self, layer: Module) -> Sequential:
+        """Add a layer at the end (named by its position); returns self.
+
+        Example:
+            >>> import nn
+            >>> len(nn.Sequential(nn.Linear(2, 2)).append(nn.ReLU()))
+            2
+        """
+        self._add(str(len(self._modules)), layer)
+        return self
+
+    def __getitem__(self, index: int | slice) -> Any:
+        items = list(self._modules.items())
+        if isinstance(index, slice):
+            return type(self)(OrderedDict(items[index]))
+        try:
+            return items[index][1]
+        except IndexError:
+            raise IndexError(
+                f"index {index} is out of range for a {type(self).__name__} of length {len(items)}"
+            ) from None
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(list(self._modules.values()))
+
+    def forward(self, x: Any) -> Any:
+        """Feed ``x`` through every layer in order."""
+        for layer in self._modules.values():
+            x = layer(x)
+        return x
+
+
+class ModuleList(Module):
+    """A list of modules whose parameters are registered (a plain list would hide them).
+
+    Example:
+        >>> import nn
+        >>> blocks = nn.ModuleList([nn.Linear(2, 2) for _ in range(3)])
+        >>> len(blocks), len(list(blocks.parameters()))
+        (3, 6)
+        >>> blocks.append(nn.ReLU())[3]
+        ReLU()
+    """
+
+    def __init__(self, modules: Iterable[Module] | None = None) -> None:
+        super().__init__()
+        if modules is not None:
+            self.extend(modules)
+
+    def append(self, module: Module) -> ModuleList:
+        """Add a module at the end; returns self.
+
+        Example:
+            >>> import nn
+            >>> len(nn.ModuleList().append(nn.Tanh()))
+            1
+        """
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleList takes Modules, got {type(module).__name__}")
+        setattr(self, str(len(self._modules)), module)
+        return self
+
+    def extend(self, modules: Iterable[Module]) -> ModuleList:
+        """Append every module of ``modules``; returns self.
+
+        Example:
+            >>> import nn
+            >>> len(nn.ModuleList().extend([nn.Tanh(), nn.ReLU()]))
+            2
+        """
+        for m in modules:
+            self.append(m)
+        return self
+
+    def __getitem__(self, index: int | slice) -> Any:
+        items = list(self._modules.values())
+        if isinstance(index, slice):
+            return ModuleList(items[index])
+        try:
+            return items[index]
+        except IndexError:
+            raise IndexError(
+                f"index {index} is out of range for a ModuleList of length {len(items)}"
+            ) from None
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        key = list(self._modules)[index]
+        setattr(self, key, module)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(list(self._modules.values()))
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """A ModuleList only holds modules; iterate over it in your own forward."""
+        raise NotImplementedError(
+            "ModuleList is a container, not a layer: iterate over it in your forward() "
+            "(or use nn.Sequential to chain the modules)"
+        )
+
+
+def functional_call(module: Module, params: Mapping[str, Any], *args: Any, **kwargs: Any) -> Any:
+    """Call ``module`` with some parameters (by dotted name) replaced by the given tensors.
+
+    The module's own parameters are restored afterwards. This is how a layer
+    is gradient-checked: the replacements are the checker's float64 inputs.
+
+    Example:
+        >>> import numpy as np
+        >>> import nn
+        >>> from autodiff.testing import gradcheck
+        >>> layer = nn.Linear(3, 2).astype(np.float64)
+        >>> names = [n for n, _ in layer.named_parameters()]
+        >>> def f(x, *ps):
+        ...     return nn.functional_call(layer, dict(zip(names, ps)), x)
+        >>> x = np.random.default_rng(0).normal(size=(4, 3))
+        >>> gradcheck(f, [x] + [p.data for p in layer.parameters()])
+        True
+    """
+    modules = dict(module.named_modules())
+    saved = []
+    try:
+        for key, value in params.items():
+            path, _, name = key.rpartition(".")
+            owner = modules.get(path)
+            if owner is None or name not in owner._parameters:
+                raise KeyError(f"functional_call: {type(module).__name__} has no parameter {key!r}")
+            saved.append((owner, name, owner._parameters[name]))
+            owner._parameters[name] = value
+        return module(*args, **kwargs)
+    finally:
+        for owner, name, old in reversed(saved):
+            owner._parameters[name] = old

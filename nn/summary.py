@@ -1,0 +1,160 @@
+"""``model.summary(input_shape)``: a Keras-style table of layers, output shapes and sizes.
+
+One forward pass on zeros of shape ``(1, *input_shape)`` runs under
+``no_grad`` and in eval mode (so batch norm's running statistics and dropout's
+generator are untouched); forward hooks record each layer's output shape. The
+training flags are restored afterwards.
+
+Rows are the layers that do the work: modules without children, plus any
+container that owns parameters directly. Each row counts only the parameters
+the module owns itself, so the rows add up to the total. Buffers (running
+statistics) and frozen parameters (``requires_grad=False``) are non-trainable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+import autodiff as ad
+from autodiff import Tensor
+
+__all__ = ["summary", "Summary"]
+
+
+class Summary(str):
+    """The printed table as a string, with the counts as attributes.
+
+    Attributes: ``rows`` (list of ``(name, type, output_shape, params)``),
+    ``total_params``, ``trainable_params``, ``non_trainable_params``.
+
+    Example:
+        >>> import nn
+        >>> s = nn.Sequential(nn.Linear(2, 2)).summary((2,), print_fn=None)
+        >>> s.trainable_params, len(s.rows)
+        (6, 1)
+    """
+
+    rows: list[tuple[str, str, str, int]]
+    total_params: int
+    trainable_params: int
+    non_trainable_params: int
+
+    def __repr__(self) -> str:
+        return (
+            f"<Summary: {len(self.rows)} layers, {self.total_params:,} parameters "
+            f"({self.trainable_params:,} trainable)>"
+        )
+
+
+def _shape_of(out: Any) -> str:
+    if isinstance(out, (Tensor, np.ndarray)):
+        return str(tuple(out.shape))
+    if isinstance(out, (tuple, list)):
+        return "[" + ", ".join(_shape_of(o) for o in out) + "]"
+    return type(out).__name__
+
+
+def summary(
+    model: Any,
+    input_shape: tuple[int, ...],
+    dtype: Any = np.float32,
+    print_fn: Callable[[str], Any] | None = print,
+) -> Summary:
+    """Print (with ``print_fn``; None: don't) and return the summary table of ``model``.
+
+    Args:
+        model: an ``nn.Module``.
+        input_shape: the shape of one sample (without the batch axis).
+        dtype: dtype of the zeros fed in (use an integer dtype for ``Embedding`` models).
+        print_fn: where to send the text (``print`` by default).
+
+    Example:
+        >>> import nn
+        >>> model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.BatchNorm1d(8), nn.Linear(8, 2))
+        >>> _ = model.summary((4,))  # doctest: +NORMALIZE_WHITESPACE
+        Model: Sequential   input (1, 4) float32
+        ==============================================================
+        Layer (type)             Output shape           Param #
+        ==============================================================
+        0 (Linear)               (1, 8)                      40
+        1 (ReLU)                 (1, 8)                       0
+        2 (BatchNorm1d)          (1, 8)                      16
+        3 (Linear)               (1, 2)                      18
+        ==============================================================
+        Total params: 90
+        Trainable params: 74
+        Non-trainable params: 16
+        --------------------------------------------------------------
+    """
+    modules = list(model.named_modules())
+    calls: dict[int, str] = {}
+    order: list[int] = []
+
+    def hook(module: Any, args: tuple, out: Any) -> None:
+        if id(module) not in calls:
+            order.append(id(module))
+        calls[id(module)] = _shape_of(out)
+
+    flags = [(m, m.training) for _, m in modules]
+    handles = [m.register_forward_hook(hook) for _, m in modules]
+    try:
+        model.eval()
+        with ad.no_grad():
+            model(np.zeros((1, *input_shape), dtype=dtype))
+    finally:
+        for h in handles:
+            h.remove()
+        for m, flag in flags:
+            m.__dict__["training"] = flag
+
+    by_id = {id(m): (path, m) for path, m in modules}
+    shown = [
+        (path, m)
+        for path, m in modules
+        if path and (not m._modules or any(p is not None for p in m._parameters.values()))
+    ]
+    called = [by_id[i] for i in order if i in {id(m) for _, m in shown}]
+    uncalled = [(path, m) for path, m in shown if id(m) not in calls]
+
+    rows = []
+    for path, m in called + uncalled:
+        own = sum(p.size for p in m.parameters(recurse=False))
+        shape = calls.get(id(m), "not called")
+        rows.append((path, type(m).__name__, shape, own))
+
+    params = list(model.parameters())
+    trainable = sum(p.size for p in params if p.requires_grad)
+    frozen = sum(p.size for p in params if not p.requires_grad)
+    buffers = sum(b.size for b in model.buffers())
+    non_trainable = frozen + buffers
+
+    name_w = max([24] + [len(f"{r[0]} ({r[1]})") + 2 for r in rows])
+    shape_w = max([22] + [len(r[2]) + 2 for r in rows])
+    width = name_w + shape_w + 16
+    shape_text = f"({', '.join(str(n) for n in (1, *input_shape))}{',' if not input_shape else ''})"
+    lines = [
+        f"Model: {type(model).__name__}   input {shape_text} {np.dtype(dtype).name}",
+        "=" * width,
+        f"{'Layer (type)':<{name_w}} {'Output shape':<{shape_w}} {'Param #':>14}",
+        "=" * width,
+    ]
+    for path, kind, shape, own in rows:
+        lines.append(f"{f'{path} ({kind})':<{name_w}} {shape:<{shape_w}} {own:>14,}")
+    lines += [
+        "=" * width,
+        f"Total params: {trainable + non_trainable:,}",
+        f"Trainable params: {trainable:,}",
+        f"Non-trainable params: {non_trainable:,}",
+        "-" * width,
+    ]
+    text = Summary("\n".join(lines))
+    text.rows = rows
+    text.total_params = trainable + non_trainable
+    text.trainable_params = trainable
+    text.non_trainable_params = non_trainable
+    if print_fn is not None:
+        print_fn(str(text))
+    return text
