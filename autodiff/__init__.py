@@ -30,6 +30,8 @@ from .numerical import numerical_diff, numerical_gradient
 from .ops import *  # noqa: F403 - the op functions are the public API
 from .ops import __all__ as _ops_all
 
+from . import graph, viz  # isort: skip - the drawing API sits on top of everything above
+
 __version__ = "0.1.0"
 
 __all__ = [
@@ -48,6 +50,8 @@ __all__ = [
     "numerical_diff",
     "numerical_gradient",
     "registry",
+    "graph",
+    "viz",
     "DEFAULT_FLOAT",
     *_ops_all,
 ]

@@ -1,0 +1,115 @@
+"""Run a backward pass for a drawing, recording every step, without touching ``.grad``.
+
+Drawings of gradients need more than ``.grad`` (which only leaves keep): the
+gradient of every intermediate tensor and the order the engine ran the steps
+in. ``record`` gets both from ``autodiff.grad(..., retain_graph=True)`` inside
+``record_backward()``, so the user's graph and ``.grad`` stay as they were.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..engine import BackwardStep, grad, record_backward
+from ..graph import trace
+from ..tensor import Tensor
+
+__all__ = ["Recording", "record", "from_steps"]
+
+
+@dataclass
+class Recording:
+    """A recorded backward pass.
+
+    Attributes:
+        outputs: the tensors backward started from.
+        steps: one ``BackwardStep`` per node, in the order the engine ran them.
+        grads: ``id(tensor)`` -> total gradient (ndarray) of every tensor reached.
+    """
+
+    outputs: tuple[Tensor, ...]
+    steps: list[BackwardStep]
+    grads: dict[int, np.ndarray]
+
+    def grad_of(self, t: Tensor) -> np.ndarray | None:
+        return self.grads.get(id(t))
+
+    def step_index(self) -> dict[int, int]:
+        """``id(fn)`` -> position of its step in run order."""
+        return {id(s.fn): i for i, s in enumerate(self.steps)}
+
+
+def _collect(outputs: tuple[Tensor, ...], seeds: Sequence[np.ndarray | None], steps):
+    grads: dict[int, np.ndarray] = {}
+    for out, seed in zip(outputs, seeds):
+        if seed is not None:
+            grads[id(out)] = seed
+    for step in steps:
+        for y, gy in zip(step.outputs, step.grad_outputs):
+            if y is not None and gy is not None:
+                grads[id(y)] = gy.data
+    # Leaves get contributions from several steps; sum them as the engine does.
+    for step in steps:
+        for x, gx in zip(step.inputs, step.grad_inputs):
+            if gx is not None and x.creator is None:
+                prev = grads.get(id(x))
+                grads[id(x)] = gx.data if prev is None else prev + gx.data
+    return grads
+
+
+def record(*outputs: Tensor) -> Recording:
+    """Run a recorded backward from ``outputs`` (seeded with ones); the graph stays intact.
+
+    Example:
+        >>> import autodiff as ad
+        >>> a, b = ad.tensor(2.0, requires_grad=True), ad.tensor(5.0, requires_grad=True)
+        >>> y = a * b
+        >>> rec = ad.viz.record(y)
+        >>> [s.fn.name for s in rec.steps], float(rec.grad_of(a)), a.grad is None
+        (['mul'], 5.0, True)
+    """
+    graph = trace(*outputs)  # raises a clear error on a released graph
+    wrt = [t for t in graph.leaves if t.requires_grad]
+    if not wrt:
+        raise ValueError("nothing to differentiate: no leaf of this graph requires grad")
+    roots = tuple(t for t in outputs if t.requires_grad)
+    seeds = [np.ones_like(t.data) if t.requires_grad else None for t in outputs]
+    with record_backward() as steps:
+        grad(
+            roots,
+            wrt,
+            grad_outputs=tuple(Tensor(s, _copy=False) for s in seeds if s is not None),
+            retain_graph=True,
+            allow_unused=True,
+        )
+    return Recording(tuple(outputs), list(steps), _collect(tuple(outputs), seeds, steps))
+
+
+def from_steps(outputs: Sequence[Tensor], steps: Sequence[BackwardStep]) -> Recording:
+    """A ``Recording`` from steps the user collected with ``record_backward()`` themselves.
+
+    This works after a plain ``backward()`` freed the graph, because each step
+    keeps its own inputs and gradients.
+
+    Example:
+        >>> import autodiff as ad
+        >>> x = ad.tensor(3.0, requires_grad=True)
+        >>> y = x * x
+        >>> with ad.record_backward() as steps:
+        ...     y.backward()
+        >>> float(ad.viz.recording.from_steps([y], steps).grad_of(x))
+        6.0
+    """
+    outputs = tuple(outputs)
+    seeds: list[np.ndarray | None] = []
+    for out in outputs:
+        seed = None
+        for step in steps:
+            for y, gy in zip(step.outputs, step.grad_outputs):
+                if y is out and gy is not None:
+                    seed = gy.data
+        seeds.append(seed)
+    return Recording(outputs, list(steps), _collect(outputs, seeds, steps))
