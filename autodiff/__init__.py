@@ -16,6 +16,8 @@ output back to the leaves and fills in ``.grad``. Start with the apple bill:
 from .tensor import DEFAULT_FLOAT, Tensor, tensor  # isort: skip
 
 from . import registry
+from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled
+from .diagnostics import GraphGrowthWarning, GraphStats, graph_stats
 from .engine import BackwardStep, grad, record_backward
 from .function import (
     Function,
@@ -53,5 +55,11 @@ __all__ = [
     "graph",
     "viz",
     "DEFAULT_FLOAT",
+    "AnomalyError",
+    "detect_anomaly",
+    "is_anomaly_enabled",
+    "GraphGrowthWarning",
+    "GraphStats",
+    "graph_stats",
     *_ops_all,
 ]

@@ -25,7 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from .function import Function, set_grad_enabled
+from . import anomaly as _anomaly
+from .diagnostics import growth
+from .function import Function, config, retyped, set_grad_enabled, user_call_site, where
 from .function import _new_tensor as _wrap
 from .tensor import Tensor
 
@@ -80,13 +82,22 @@ class record_backward:
 _trace: list[BackwardStep] | None = None
 
 
+def _made_by(t: Tensor) -> str:
+    fn = t.creator
+    if fn is None:
+        return ""
+    return f" (made by op '{fn.name}' at {where(getattr(fn, 'call_site', None))})"
+
+
 def _seed(root: Tensor, g: Any) -> Tensor:
     if g is None:
         if root.data.size != 1:
             raise RuntimeError(
-                f"backward() on a tensor of shape {root.shape} needs a gradient argument of "
-                "that shape; for a loss, reduce it to a single number first "
-                "(e.g. loss.mean() or loss.sum())"
+                f"backward() called at {where(user_call_site(1))} on a tensor of shape "
+                f"{root.shape} {root.dtype}{_made_by(root)}: without a gradient argument it "
+                "needs a single-element tensor. For a loss, reduce it to one number first "
+                f"(loss.mean() or loss.sum()); otherwise pass backward(grad) with a gradient "
+                f"of shape {root.shape}."
             )
         return Tensor(np.ones_like(root.data), _copy=False)
     if not isinstance(g, Tensor):
@@ -100,13 +111,23 @@ def _seed(root: Tensor, g: Any) -> Tensor:
 
 
 def _released_error(fn: Function) -> RuntimeError:
-    site = getattr(fn, "call_site", None)
-    where = f" (created at {site[0]}:{site[1]})" if site else ""
     return RuntimeError(
-        f"backward through op '{fn.name}'{where} a second time: its saved values were freed "
-        "by the first backward(). Pass retain_graph=True to the first backward() call if you "
-        "need to run backward through the same graph again."
+        f"backward() called at {where(user_call_site(1))} goes through op '{fn.name}' "
+        f"(created at {where(getattr(fn, 'call_site', None))}) a second time: its saved "
+        "values were freed by the first backward(). Pass retain_graph=True to the first "
+        "backward() call if you need to run backward through the same graph again. If a "
+        "tensor from an earlier iteration feeds this graph by mistake (a running total such "
+        "as `total_loss += loss`, an RNN state carried across batches), detach it instead: "
+        "`total_loss += loss.item()`, `h = h.detach()`."
     )
+
+
+def _op_site(fn: Function) -> str:
+    return f"op '{fn.name}' (created at {where(getattr(fn, 'call_site', None))})"
+
+
+def _backward_error(fn: Function, err: Exception) -> Exception:
+    return retyped(err, f"in the backward of {_op_site(fn)}: {err}")
 
 
 def _fix_grad(fn: Function, x: Tensor, gx: Any, i: int, step: BackwardStep | None) -> Tensor:
@@ -118,8 +139,9 @@ def _fix_grad(fn: Function, x: Tensor, gx: Any, i: int, step: BackwardStep | Non
             reduced = ops.sum_to(gx, x.data.shape)
         except ValueError as err:
             raise ValueError(
-                f"op '{fn.name}': backward returned a gradient of shape {gx.shape} for input {i} "
-                f"of shape {x.shape}; they are not broadcast-compatible"
+                f"{_op_site(fn)}: backward returned a gradient of shape {gx.shape} for input "
+                f"{i} of shape {x.shape}; expected that shape, or one that sums back to it "
+                "(the input's shape broadcast against others)"
             ) from err
         if step is not None:
             step.reduced.append((i, gx.shape, x.shape))
@@ -153,6 +175,9 @@ def backward(
     heap: list[tuple[int, int, Function]] = []
     queued: set[int] = set()
     order = 0
+    count = 0  # nodes run, for the graph-growth monitor (cheaper than a separate walk)
+    anomaly = config.anomaly
+    outer_node = _anomaly.state.node
 
     def receive(x: Tensor, gx: Tensor) -> None:
         key = id(x)
@@ -165,7 +190,8 @@ def backward(
         for i, root in enumerate(roots):
             if not root.requires_grad:
                 raise RuntimeError(
-                    f"backward(): output {i} (shape {root.shape}) does not require grad: none of "
+                    f"backward() called at {where(user_call_site(1))}: output {i} (shape "
+                    f"{root.shape}) does not require grad: none of "
                     "the tensors it was computed from has requires_grad=True, or it was "
                     "computed under no_grad()"
                 )
@@ -179,80 +205,99 @@ def backward(
                 order += 1
 
         trace = _trace
-        while heap:
-            fn = heappop(heap)[2]
-            fn_inputs = fn.inputs
-            if fn_inputs is None:
-                raise _released_error(fn)
-            outs = [ref() for ref in fn.outputs]
-            gys = []
-            for k, y in enumerate(outs):
-                gy = None
-                if y is not None:
-                    key = id(y)
-                    entry = grads.get(key) if (wanted and key in wanted) else grads.pop(key, None)
-                    if entry is not None:
-                        gy = entry[1]
-                        if y.retains_grad and wanted is None:
-                            y.grad = _own(gy, handed) if y.grad is None else y.grad + gy
-                if gy is None:
-                    shape, dtype = fn.out_meta[k]
-                    gy = Tensor(np.zeros(shape, dtype), _copy=False)
-                gys.append(gy)
-            gxs = NotImplemented
-            if not create_graph and fn.backward_arrays is not None:
-                gxs = fn.backward_arrays(*[g.data for g in gys])
-                if gxs is not NotImplemented:
-                    if type(gxs) is not tuple:
-                        gxs = (gxs,)
-                    gxs = tuple([None if g is None else _wrap(g) for g in gxs])
-            if gxs is NotImplemented:
-                gxs = fn.backward(*gys)
-            if type(gxs) is not tuple:
-                gxs = (gxs,)
-            if len(gxs) != len(fn_inputs):
-                raise RuntimeError(
-                    f"op '{fn.name}': backward returned {len(gxs)} gradients for "
-                    f"{len(fn_inputs)} inputs"
-                )
-            step = None
-            if trace is not None:
-                step = BackwardStep(fn, fn_inputs, tuple(outs), tuple(gys), ())
-                fixed: list[Tensor | None] = []
-            for i, x in enumerate(fn_inputs):
-                gx = gxs[i]
-                if gx is None or not x.requires_grad:
+        try:
+            while heap:
+                fn = heappop(heap)[2]
+                fn_inputs = fn.inputs
+                if fn_inputs is None:
+                    raise _released_error(fn)
+                count += 1
+                outs = [ref() for ref in fn.outputs]
+                gys = []
+                for k, y in enumerate(outs):
+                    gy = None
+                    if y is not None:
+                        key = id(y)
+                        if wanted and key in wanted:
+                            entry = grads.get(key)
+                        else:
+                            entry = grads.pop(key, None)
+                        if entry is not None:
+                            gy = entry[1]
+                            if y.retains_grad and wanted is None:
+                                y.grad = _own(gy, handed) if y.grad is None else y.grad + gy
+                    if gy is None:
+                        shape, dtype = fn.out_meta[k]
+                        gy = Tensor(np.zeros(shape, dtype), _copy=False)
+                    gys.append(gy)
+                if anomaly:
+                    _anomaly.state.node = fn
+                try:
+                    gxs = NotImplemented
+                    if not create_graph and fn.backward_arrays is not None:
+                        gxs = fn.backward_arrays(*[g.data for g in gys])
+                        if gxs is not NotImplemented:
+                            if type(gxs) is not tuple:
+                                gxs = (gxs,)
+                            gxs = tuple([None if g is None else _wrap(g) for g in gxs])
+                    if gxs is NotImplemented:
+                        gxs = fn.backward(*gys)
+                except (ValueError, IndexError, TypeError) as err:
+                    raise _backward_error(fn, err) from err
+                if type(gxs) is not tuple:
+                    gxs = (gxs,)
+                if len(gxs) != len(fn_inputs):
+                    raise RuntimeError(
+                        f"{_op_site(fn)}: backward returned {len(gxs)} gradients for "
+                        f"{len(fn_inputs)} inputs; return one per input (None for an input "
+                        "that needs no gradient)"
+                    )
+                if anomaly:
+                    _anomaly.state.node = outer_node
+                    _anomaly.check_backward(fn, gys, gxs)
+                step = None
+                if trace is not None:
+                    step = BackwardStep(fn, fn_inputs, tuple(outs), tuple(gys), ())
+                    fixed: list[Tensor | None] = []
+                for i, x in enumerate(fn_inputs):
+                    gx = gxs[i]
+                    if gx is None or not x.requires_grad:
+                        if step is not None:
+                            fixed.append(None)
+                        continue
+                    if (
+                        type(gx) is not Tensor
+                        or gx.data.shape != x.data.shape
+                        or gx.data.dtype != x.data.dtype
+                    ):
+                        gx = _fix_grad(fn, x, gx, i, step)
                     if step is not None:
-                        fixed.append(None)
-                    continue
-                if (
-                    type(gx) is not Tensor
-                    or gx.data.shape != x.data.shape
-                    or gx.data.dtype != x.data.dtype
-                ):
-                    gx = _fix_grad(fn, x, gx, i, step)
+                        fixed.append(gx)
+                    key = id(x)
+                    prev = grads.get(key)
+                    if prev is None:
+                        grads[key] = (x, gx)
+                    elif create_graph:
+                        grads[key] = (x, prev[1] + gx)
+                    else:
+                        grads[key] = (x, _wrap(prev[1].data + gx.data))
+                    creator = x.creator
+                    if creator is None:
+                        leaves[key] = x
+                    elif id(creator) not in queued:
+                        queued.add(id(creator))
+                        heappush(heap, (-creator.generation, order, creator))
+                        order += 1
                 if step is not None:
-                    fixed.append(gx)
-                key = id(x)
-                prev = grads.get(key)
-                if prev is None:
-                    grads[key] = (x, gx)
-                elif create_graph:
-                    grads[key] = (x, prev[1] + gx)
-                else:
-                    grads[key] = (x, _wrap(prev[1].data + gx.data))
-                creator = x.creator
-                if creator is None:
-                    leaves[key] = x
-                elif id(creator) not in queued:
-                    queued.add(id(creator))
-                    heappush(heap, (-creator.generation, order, creator))
-                    order += 1
-            if step is not None:
-                step.grad_inputs = tuple(fixed)
-                trace.append(step)
-            if not retain_graph:
-                fn.release()
+                    step.grad_inputs = tuple(fixed)
+                    trace.append(step)
+                if not retain_graph:
+                    fn.release()
+        finally:
+            if anomaly:
+                _anomaly.state.node = outer_node
+        if growth.enabled:
+            growth.observe(roots[0], count)
 
         if wanted is not None:
             return {key: grads[key][1] for key in wanted if key in grads}

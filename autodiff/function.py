@@ -38,12 +38,14 @@ __all__ = [
 class _Config:
     """Process-wide switches. One instance, read on every op call, so keep it tiny."""
 
-    __slots__ = ("grad_enabled", "scope", "call_sites")
+    __slots__ = ("grad_enabled", "scope", "call_sites", "anomaly")
 
     def __init__(self) -> None:
         self.grad_enabled = True
         self.scope: tuple[str, ...] = ()
         self.call_sites = True
+        # Set by ``autodiff.detect_anomaly``; the only check anomaly mode adds to the hot path.
+        self.anomaly = False
 
 
 config = _Config()
@@ -242,6 +244,8 @@ class Function:
             ys = self.forward(*[t.data for t in tensors])
         except (ValueError, IndexError, TypeError) as err:
             raise _op_error(self, tensors, err) from err
+        if config.anomaly:
+            _anomaly.check_forward(self, tensors, ys)
         record = False
         if config.grad_enabled and self.differentiable:
             for t in tensors:
@@ -360,16 +364,41 @@ def _constant(x: Any, like: np.dtype | None) -> Tensor:
     return _new_tensor(as_array(x, like))
 
 
+def where(site: tuple[str, int] | None) -> str:
+    """``file:line`` of a recorded call site, or ``"an unknown line"``."""
+    return f"{site[0]}:{site[1]}" if site else "an unknown line"
+
+
+def retyped(err: Exception, message: str) -> Exception:
+    """An exception of ``err``'s type carrying ``message`` (its base type if that fails).
+
+    Some exception classes (numpy's ``AxisError``) take other constructor arguments,
+    so rebuilding one with a plain message is tried and, if it fails, the closest
+    documented type is used instead.
+    """
+    for kind in (type(err), ValueError, IndexError, TypeError, RuntimeError):
+        if isinstance(err, kind):
+            try:
+                new = kind(message)
+            except Exception:  # noqa: BLE001 - any failure means "try the next base"
+                continue
+            if str(new) == message:
+                return new
+    return RuntimeError(message)
+
+
 def _op_error(fn: Function, tensors: tuple[Tensor, ...], err: Exception) -> Exception:
     shapes = ", ".join(f"{tuple(t.shape)} {t.dtype}" for t in tensors)
-    where = ""
     site = user_call_site(3)
-    if site is not None:
-        where = f" (at {site[0]}:{site[1]})"
     scope = ".".join(config.scope)
     in_layer = f" in layer '{scope}'" if scope else ""
-    kind = type(err) if isinstance(err, (ValueError, IndexError, TypeError)) else ValueError
-    return kind(f"{fn.name}{in_layer}: inputs [{shapes}]: {err}{where}")
+    detail = str(err).strip()
+    if "could not be broadcast" in detail:
+        detail += (
+            "; expected shapes that broadcast (numpy rules: align the shapes on the right; "
+            "each pair of axes must be equal or 1)"
+        )
+    return retyped(err, f"{fn.name}{in_layer} at {where(site)}: inputs [{shapes}]: {detail}")
 
 
 def op(fn_cls: type[Function]) -> Callable[..., Any]:
@@ -380,3 +409,6 @@ def op(fn_cls: type[Function]) -> Callable[..., Any]:
         return fn_cls(**params)(*inputs)
 
     return apply
+
+
+from . import anomaly as _anomaly  # noqa: E402 - it imports config from here
