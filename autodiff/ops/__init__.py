@@ -3,6 +3,7 @@ its ``Function`` (forward + backward), its public function and its registry entr
 """
 
 from .arithmetic import add, div, mul, neg, pow, sub
+from .conv import conv2d, conv_transpose2d
 from .elementwise import (
     abs,
     clip,
@@ -27,6 +28,7 @@ from .elementwise import (
 )
 from .linalg import linear, matmul
 from .losses import binary_cross_entropy_with_logits, softmax_cross_entropy
+from .pool import avg_pool2d, global_avg_pool2d, max_pool2d
 from .reductions import argmax, argmin, logsumexp, max, mean, min, std, sum, var
 from .shape import (
     astype,
@@ -48,6 +50,11 @@ from .shape import (
 from .softmax import log_softmax, softmax
 
 __all__ = [
+    "max_pool2d",
+    "global_avg_pool2d",
+    "conv_transpose2d",
+    "conv2d",
+    "avg_pool2d",
     "abs",
     "add",
     "argmax",

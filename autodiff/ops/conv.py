@@ -1,0 +1,481 @@
+"""2-D convolution (NCHW): ``conv2d`` and its adjoint ``conv_transpose2d``.
+
+Both run on the numba kernels in ``autodiff.kernels.conv``: ``im2col`` unfolds the
+input into ``cols`` (C*KH*KW, N*OH*OW) so the convolution is one matrix product per
+group, and ``col2im`` is its adjoint. Three nodes cover every derivative:
+
+* ``Conv2d(x, W[, b])``: ``y = conv(x, W) + b``;
+* ``ConvTranspose2d(g, W)``: ``conv^T(g, W)``, the gradient of ``conv`` w.r.t. ``x``;
+* ``Conv2dWeightGrad(x, g)``: the gradient of ``conv`` w.r.t. ``W``.
+
+``conv`` is bilinear in (x, W), so the backward of each node is written with the
+other two (plus ``conv`` itself) and the family is closed under differentiation:
+gradgradcheck passes for both public ops.
+
+dtypes: x, weight and bias must share one floating dtype (as in PyTorch); float32 in
+gives float32 out. An upstream gradient of a wider dtype is cast to the op's dtype.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..function import Function, is_grad_enabled
+from ..kernels import col2im, conv_out_size, im2col
+from ..kernels.reference import col2im_ref, im2col_ref
+from ..registry import REAL, register
+from ..tensor import Tensor
+from .shape import astype, reshape
+
+__all__ = ["conv2d", "conv_transpose2d"]
+
+#: ``Conv2d`` keeps its im2col buffer for the weight gradient when it is at most this
+#: big (one im2col fewer per training step, at the price of KH*KW copies of the input).
+COLS_CACHE_BYTES = 128 * 2**20
+
+#: Problems with fewer elements run on the plain-numpy twins in ``kernels.reference``:
+#: launching numba's thread pool costs more than such work (5-10 ms per call measured on a
+#: busy 2-core VM), and a gradient check makes thousands of tiny calls.
+SMALL_PROBLEM = 4096
+
+# The kernel's size formula, called from Python without a trip through numba's dispatcher.
+_out_size = conv_out_size.py_func
+
+
+def run_kernel(kernel: Any, reference: Any, size: int, *args: Any) -> np.ndarray:
+    """``kernel(*args)``, or its numpy ``reference`` when ``size`` is below SMALL_PROBLEM.
+
+    Both return a new array in the dtype of the first argument (the reference may
+    return a view or promote, so it is normalised here).
+    """
+    if size >= SMALL_PROBLEM:
+        return kernel(*args)
+    return np.ascontiguousarray(reference(*args), dtype=args[0].dtype)
+
+
+def pair(value: Any, name: str, op: str, minimum: int) -> tuple[int, int]:
+    """``value`` (an int or a pair of ints) as a pair of ints, each at least ``minimum``."""
+    if isinstance(value, (int, np.integer)):
+        value = (value, value)
+    ok = (
+        isinstance(value, (tuple, list))
+        and len(value) == 2
+        and all(isinstance(v, (int, np.integer)) and v >= minimum for v in value)
+    )
+    if not ok:
+        raise ValueError(
+            f"{op}: {name} must be an int or a pair of ints >= {minimum}, got {value!r}"
+        )
+    return int(value[0]), int(value[1])
+
+
+@dataclass(frozen=True)
+class ConvSpec:
+    """Stride, padding, dilation (pairs) and groups of one convolution."""
+
+    stride: tuple[int, int]
+    padding: tuple[int, int]
+    dilation: tuple[int, int]
+    groups: int
+
+    @classmethod
+    def make(cls, op: str, stride: Any, padding: Any, dilation: Any, groups: Any) -> ConvSpec:
+        if not isinstance(groups, (int, np.integer)) or groups < 1:
+            raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+        return cls(
+            pair(stride, "stride", op, 1),
+            pair(padding, "padding", op, 0),
+            pair(dilation, "dilation", op, 1),
+            int(groups),
+        )
+
+    def kernel_args(self, kh: int, kw: int) -> tuple[int, ...]:
+        """The hyper-parameters in the order the im2col/col2im kernels take them."""
+        return (kh, kw, *self.stride, *self.padding, *self.dilation)
+
+    def out_hw(self, h: int, w: int, kh: int, kw: int) -> tuple[int, int]:
+        return (
+            _out_size(h, kh, self.stride[0], self.padding[0], self.dilation[0]),
+            _out_size(w, kw, self.stride[1], self.padding[1], self.dilation[1]),
+        )
+
+
+def _check_dtypes(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> None:
+    if x.dtype.kind != "f":
+        raise TypeError(f"needs a floating-point input, got {x.dtype}")
+    for name, a in (("weight", w), ("bias", b)):
+        if a is not None and a.dtype != x.dtype:
+            raise TypeError(
+                f"{name} has dtype {a.dtype} but the input has dtype {x.dtype}; convert one "
+                f"of them (e.g. {name}.astype(np.{x.dtype}))"
+            )
+
+
+def _check_conv(op: str, x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> tuple[int, int]:
+    """Validate a convolution of x (N, C, H, W) by w (O, C/groups, KH, KW); return (OH, OW)."""
+    if x.ndim != 4 or w.ndim != 4:
+        raise ValueError(
+            f"{op}: expects input (N, C, H, W) and weight (O, C/groups, KH, KW), got input "
+            f"{x.shape} and weight {w.shape}"
+        )
+    g = spec.groups
+    if x.shape[1] != w.shape[1] * g:
+        raise ValueError(
+            f"{op}: input has {x.shape[1]} channels but weight {w.shape} expects "
+            f"{w.shape[1] * g} (groups={g})"
+        )
+    if w.shape[0] % g:
+        raise ValueError(
+            f"{op}: weight {w.shape} has {w.shape[0]} output channels, not divisible by groups={g}"
+        )
+    oh, ow = spec.out_hw(*x.shape[2:], *w.shape[2:])
+    if oh < 1 or ow < 1:
+        raise ValueError(
+            f"{op}: input {x.shape} is too small for weight {w.shape} with stride "
+            f"{spec.stride}, padding {spec.padding}, dilation {spec.dilation}: output size would "
+            f"be {oh}x{ow}; the padded input must be at least dilation*(kernel-1)+1"
+        )
+    return oh, ow
+
+
+def _conv_forward(w: np.ndarray, cols: np.ndarray, n: int, oh: int, ow: int, groups: int):
+    """y (N, O, OH, OW) = W (O, Cg*KH*KW) @ cols, one batched matrix product per group.
+
+    Viewing cols as (N, C*KH*KW, OH*OW) lets the product write NCHW directly: numpy runs
+    one BLAS call per image, which beats one big GEMM followed by a transposing copy of
+    its (O, N*OH*OW) result (measured: 4.5 vs 5.9 ms on the benchmark layer).
+    """
+    o, plane = w.shape[0], oh * ow
+    w_mat = w.reshape(o, -1)
+    cols3 = cols.reshape(cols.shape[0], n, plane).transpose(1, 0, 2)
+    y = np.empty((n, o, plane), dtype=cols.dtype)
+    og, rows = o // groups, w_mat.shape[1]
+    for k in range(groups):
+        blk = slice(k * og, (k + 1) * og)
+        np.matmul(w_mat[blk], cols3[:, k * rows : (k + 1) * rows], out=y[:, blk])
+    return y.reshape(n, o, oh, ow)
+
+
+def _as_gymat(gy: np.ndarray) -> np.ndarray:
+    """gy (N, O, OH, OW) -> (O, N*OH*OW), the column order of ``cols``."""
+    n, o = gy.shape[:2]
+    return np.ascontiguousarray(gy.transpose(1, 0, 2, 3)).reshape(o, -1)
+
+
+def cast_like(g: Tensor, like: Tensor | np.ndarray) -> Tensor:
+    """``g`` in the dtype of ``like``.
+
+    Gradients may arrive wider than the op (a float64 loss on float32 layers); the
+    kernels compile one version per dtype and the engine casts input gradients anyway.
+    """
+    return g if g.dtype == like.dtype else astype(g, like.dtype)
+
+
+class Conv2d(Function):
+    rule = "gx = conv_transpose2d(gy, W), gW = conv2d_weight_grad(x, gy), gb = sum(gy, (0, 2, 3))"
+
+    def __init__(self, spec: ConvSpec) -> None:
+        self.spec = spec
+
+    def forward(self, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
+        _check_dtypes(x, w, b)
+        oh, ow = _check_conv("conv2d", x, w, self.spec)
+        if b is not None and b.shape != (w.shape[0],):
+            raise ValueError(f"conv2d: bias must have shape ({w.shape[0]},), got {b.shape}")
+        x = np.ascontiguousarray(x)
+        w = np.ascontiguousarray(w)
+        taps = w.shape[2] * w.shape[3]
+        cols = run_kernel(
+            im2col, im2col_ref, x.size * taps, x, *self.spec.kernel_args(*w.shape[2:])
+        )
+        y = _conv_forward(w, cols, x.shape[0], oh, ow, self.spec.groups)
+        if b is not None:
+            y += b.reshape(1, -1, 1, 1)
+        if is_grad_enabled() and cols.nbytes <= COLS_CACHE_BYTES:
+            self.saved = cols
+        return y
+
+    def backward(self, gy: Tensor) -> tuple[Tensor | None, ...]:
+        x, w = self.inputs[0], self.inputs[1]
+        gy = cast_like(gy, x)
+        gx = gw = None
+        if x.requires_grad:
+            gx = ConvTranspose2d(self.spec, x.shape[2:])(gy, w)
+        if w.requires_grad:
+            cols = getattr(self, "saved", None)
+            gw = Conv2dWeightGrad(self.spec, w.shape[2:], cols)(x, gy)
+        if len(self.inputs) == 2:
+            return gx, gw
+        gb = gy.sum(axis=(0, 2, 3)) if self.inputs[2].requires_grad else None
+        return gx, gw, gb
+
+
+class ConvTranspose2d(Function):
+    """conv^T(g, W): g (N, O, OH, OW) -> (N, C, H, W) for the conv of an (H, W) input by W."""
+
+    name = "conv_transpose2d"
+    rule = "gg = conv2d(gz, W), gW = conv2d_weight_grad(gz, g)"
+
+    def __init__(self, spec: ConvSpec, out_hw: tuple[int, int]) -> None:
+        self.spec = spec
+        self.out_hw = tuple(out_hw)
+
+    def forward(self, g: np.ndarray, w: np.ndarray) -> np.ndarray:
+        _check_dtypes(g, w)
+        groups = self.spec.groups
+        if g.ndim != 4 or w.ndim != 4 or g.shape[1] != w.shape[0] or w.shape[0] % groups:
+            raise ValueError(
+                f"conv_transpose2d: expects input (N, C_in, H, W) and weight (C_in, "
+                f"C_out/groups, KH, KW) with C_in divisible by groups={groups}, got input "
+                f"{g.shape} and weight {w.shape}"
+            )
+        n, o = g.shape[:2]
+        x_shape = (n, w.shape[1] * groups, *self.out_hw)
+        if self.spec.out_hw(*self.out_hw, *w.shape[2:]) != g.shape[2:]:
+            raise ValueError(
+                f"conv_transpose2d: an output of size {self.out_hw} does not convolve back to "
+                f"the input's size {g.shape[2:]} with weight {w.shape}"
+            )
+        gymat = _as_gymat(g)
+        w_mat = np.ascontiguousarray(w).reshape(o, -1)
+        if groups == 1:
+            gcols = w_mat.T @ gymat
+        else:
+            rows, og = w_mat.shape[1], o // groups
+            gcols = np.empty((rows * groups, gymat.shape[1]), dtype=g.dtype)
+            for k in range(groups):
+                np.matmul(
+                    w_mat[k * og : (k + 1) * og].T,
+                    gymat[k * og : (k + 1) * og],
+                    out=gcols[k * rows : (k + 1) * rows],
+                )
+        args = self.spec.kernel_args(*w.shape[2:])
+        return run_kernel(col2im, col2im_ref, gcols.size, gcols, x_shape, *args)
+
+    def backward(self, gz: Tensor) -> tuple[Tensor | None, Tensor | None]:
+        g, w = self.inputs
+        gz = cast_like(gz, g)
+        gg = Conv2d(self.spec)(gz, w) if g.requires_grad else None
+        gw = Conv2dWeightGrad(self.spec, w.shape[2:])(gz, g) if w.requires_grad else None
+        return gg, gw
+
+
+class Conv2dWeightGrad(Function):
+    """dL/dW of ``conv2d(x, W)`` given x and gy (N, O, OH, OW): gymat @ cols.T per group."""
+
+    name = "conv2d_weight_grad"
+    rule = "gx = conv_transpose2d(gy, gW), ggy = conv2d(x, gW)"
+
+    def __init__(
+        self, spec: ConvSpec, kernel_hw: tuple[int, int], cols: np.ndarray | None = None
+    ) -> None:
+        self.spec = spec
+        self.kernel_hw = tuple(kernel_hw)
+        self.saved = cols
+
+    def forward(self, x: np.ndarray, gy: np.ndarray) -> np.ndarray:
+        _check_dtypes(x, gy)
+        cols = self.saved
+        if cols is None:
+            args = self.spec.kernel_args(*self.kernel_hw)
+            size = x.size * args[0] * args[1]
+            cols = run_kernel(im2col, im2col_ref, size, np.ascontiguousarray(x), *args)
+        gymat = _as_gymat(gy)
+        o, groups = gy.shape[1], self.spec.groups
+        cg = x.shape[1] // groups
+        if groups == 1:
+            gw = gymat @ cols.T
+        else:
+            rows, og = cols.shape[0] // groups, o // groups
+            gw = np.empty((o, rows), dtype=x.dtype)
+            for k in range(groups):
+                np.matmul(
+                    gymat[k * og : (k + 1) * og],
+                    cols[k * rows : (k + 1) * rows].T,
+                    out=gw[k * og : (k + 1) * og],
+                )
+        self.saved = None  # the cache served this one product
+        return gw.reshape(o, cg, *self.kernel_hw)
+
+    def backward(self, gw: Tensor) -> tuple[Tensor | None, Tensor | None]:
+        x, gy = self.inputs
+        gw = cast_like(gw, x)
+        gx = ConvTranspose2d(self.spec, x.shape[2:])(gy, gw) if x.requires_grad else None
+        ggy = Conv2d(self.spec)(x, gw) if gy.requires_grad else None
+        return gx, ggy
+
+
+def conv2d(
+    x: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
+    """2-D convolution (cross-correlation, as in every deep-learning library) of NCHW input.
+
+    Args:
+        x: input (N, C, H, W).
+        weight: filters (O, C/groups, KH, KW), same dtype as ``x``.
+        bias: optional (O,), added to every output pixel of its channel.
+        stride, padding, dilation: an int or an (h, w) pair; padding adds zeros.
+        groups: split C and O into this many independent blocks (C for depthwise).
+
+    Returns:
+        (N, O, OH, OW) with OH = (H + 2*padding - dilation*(KH-1) - 1)//stride + 1.
+
+    Raises:
+        ValueError naming the shapes when the configuration is impossible (channel
+        mismatch, O not divisible by groups, output smaller than 1x1, not 4-D);
+        TypeError when the dtypes differ.
+
+    Example (a 2x2 box filter sums each window):
+        >>> import numpy as np
+        >>> import autodiff as ad
+        >>> x = ad.tensor(np.arange(9.0, dtype=np.float32).reshape(1, 1, 3, 3))
+        >>> ad.conv2d(x, ad.tensor(np.ones((1, 1, 2, 2), np.float32))).numpy().tolist()
+        [[[[8.0, 12.0], [20.0, 24.0]]]]
+    """
+    fn = Conv2d(ConvSpec.make("conv2d", stride, padding, dilation, groups))
+    return fn(x, weight) if bias is None else fn(x, weight, bias)
+
+
+def conv_transpose2d(
+    x: Any,
+    weight: Any,
+    bias: Any = None,
+    stride: Any = 1,
+    padding: Any = 0,
+    output_padding: Any = 0,
+    dilation: Any = 1,
+    groups: int = 1,
+) -> Tensor:
+    """Transposed convolution: the gradient of ``conv2d`` w.r.t. its input, as an op.
+
+    ``weight`` has shape (C_in, C_out/groups, KH, KW), as in PyTorch; the output is
+    (N, C_out, H_out, W_out) with H_out = (H-1)*stride - 2*padding + dilation*(KH-1)
+    + output_padding + 1. ``output_padding`` (< stride) picks among the input sizes that
+    a strided ``conv2d`` maps to the same output size. (PyTorch also accepts
+    output_padding < dilation; here it must be smaller than the stride.)
+
+    Example (stride 2 spreads each pixel over a 2x2 block):
+        >>> import numpy as np
+        >>> import autodiff as ad
+        >>> x = ad.tensor(np.array([[[[1.0, 2.0]]]], np.float32))
+        >>> w = ad.tensor(np.ones((1, 1, 2, 2), np.float32))
+        >>> ad.conv_transpose2d(x, w, stride=2).numpy().tolist()
+        [[[[1.0, 1.0, 2.0, 2.0], [1.0, 1.0, 2.0, 2.0]]]]
+    """
+    spec = ConvSpec.make("conv_transpose2d", stride, padding, dilation, groups)
+    extra = pair(output_padding, "output_padding", "conv_transpose2d", 0)
+    if extra[0] >= spec.stride[0] or extra[1] >= spec.stride[1]:
+        raise ValueError(
+            f"conv_transpose2d: output_padding {extra} must be smaller than the stride "
+            f"{spec.stride}"
+        )
+    shape = x.shape if isinstance(x, Tensor) else np.shape(x)
+    kshape = weight.shape if isinstance(weight, Tensor) else np.shape(weight)
+    if len(shape) != 4 or len(kshape) != 4:
+        raise ValueError(
+            f"conv_transpose2d: expects input (N, C_in, H, W) and weight (C_in, C_out/groups, "
+            f"KH, KW), got input {tuple(shape)} and weight {tuple(kshape)}"
+        )
+    out_hw = tuple(
+        (shape[2 + a] - 1) * spec.stride[a]
+        - 2 * spec.padding[a]
+        + spec.dilation[a] * (kshape[2 + a] - 1)
+        + extra[a]
+        + 1
+        for a in range(2)
+    )
+    if min(out_hw) < 1:
+        raise ValueError(
+            f"conv_transpose2d: input {tuple(shape)} with weight {tuple(kshape)}, stride "
+            f"{spec.stride} and padding {spec.padding} gives output size {out_hw}; the "
+            "padding is too large"
+        )
+    y = ConvTranspose2d(spec, out_hw)(x, weight)
+    if bias is None:
+        return y
+    return y + reshape(bias, (1, -1, 1, 1))
+
+
+# ----------------------------------------------------------------- registry
+def _conv_geometry(draw: Any, st: Any, max_stride: int) -> dict[str, Any]:
+    """Kernel, stride, padding (0..k-1), dilation and groups."""
+    kh, kw = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    return {
+        "kernel": (kh, kw),
+        "stride": (draw(st.integers(1, max_stride)), draw(st.integers(1, max_stride))),
+        "padding": (draw(st.integers(0, kh - 1)), draw(st.integers(0, kw - 1))),
+        "dilation": (draw(st.integers(1, 2)), draw(st.integers(1, 2))),
+        "groups": draw(st.sampled_from([1, 1, 2])),
+    }
+
+
+def _channels(draw: Any, st: Any, groups: int) -> tuple[int, int, int]:
+    # gradgradcheck costs (elements of x, W and the output)^2 finite differences, so a
+    # case has two images or two groups or two channels per group, not all at once.
+    n = draw(st.integers(1, 2)) if groups == 1 else 1
+    cg = draw(st.integers(1, 2)) if n == 1 else 1
+    return n, cg, draw(st.integers(1, 2))
+
+
+def _kwargs(geo: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
+    # Plain ints for square settings, so the int form of each argument is exercised too.
+    return {k: (geo[k][0] if geo[k][0] == geo[k][1] else geo[k]) for k in keys}
+
+
+def _with_bias(draw: Any, st: Any, arrays: list[Any], channels: int) -> list[Any]:
+    if draw(st.booleans()):
+        arrays.append(draw(st.arrays((channels,), REAL, salt=2)))
+    return arrays
+
+
+def _conv2d_case(draw: Any, st: Any) -> tuple[list[Any], dict[str, Any]]:
+    geo = _conv_geometry(draw, st, max_stride=3)
+    (kh, kw), groups = geo["kernel"], geo["groups"]
+    # From the smallest input with a 1x1 output (kernel covers the padded input) up.
+    sizes = [
+        max(1, geo["dilation"][a] * (k - 1) + 1 - 2 * geo["padding"][a]) + draw(st.integers(0, 2))
+        for a, k in enumerate((kh, kw))
+    ]
+    n, cg, og = _channels(draw, st, groups)
+    x = draw(st.arrays((n, cg * groups, *sizes), REAL))
+    w = draw(st.arrays((og * groups, cg, kh, kw), REAL, salt=1))
+    arrays = _with_bias(draw, st, [x, w], og * groups)
+    return arrays, {**_kwargs(geo, ("stride", "padding", "dilation")), "groups": groups}
+
+
+def _conv_transpose2d_case(draw: Any, st: Any) -> tuple[list[Any], dict[str, Any]]:
+    geo = _conv_geometry(draw, st, max_stride=2)
+    (kh, kw), groups = geo["kernel"], geo["groups"]
+    extra = tuple(draw(st.integers(0, s - 1)) for s in geo["stride"])
+    # H_out >= 1 needs (H-1)*S + D*(K-1) + output_padding >= 2P.
+    sizes = []
+    for a, k in enumerate((kh, kw)):
+        s, p, d = geo["stride"][a], geo["padding"][a], geo["dilation"][a]
+        short = 2 * p - d * (k - 1) - extra[a]
+        sizes.append(max(1, 1 + -(-short // s)) + draw(st.integers(0, 1)))
+    n, cg, og = _channels(draw, st, groups)
+    x = draw(st.arrays((n, cg * groups, *sizes), REAL))
+    w = draw(st.arrays((cg * groups, og, kh, kw), REAL, salt=1))
+    arrays = _with_bias(draw, st, [x, w], og * groups)
+    kwargs = _kwargs(geo, ("stride", "padding", "dilation"))
+    return arrays, {**kwargs, "output_padding": extra, "groups": groups}
+
+
+_CONV_FUNCTIONS = (Conv2d, ConvTranspose2d, Conv2dWeightGrad)
+register("conv2d", conv2d, functions=_CONV_FUNCTIONS, shapes="custom", cases=_conv2d_case)
+register(
+    "conv_transpose2d",
+    conv_transpose2d,
+    functions=_CONV_FUNCTIONS,
+    shapes="custom",
+    cases=_conv_transpose2d_case,
+)
