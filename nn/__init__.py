@@ -62,6 +62,32 @@ from .module import (
 from .random import get_rng, manual_seed
 from .summary import Summary
 
+# training, checkpoints and models sit on top of everything above (see DESIGN.md)
+from . import checkpoint, models, training  # isort: skip
+from .checkpoint import (  # isort: skip
+    CheckpointError,
+    load_checkpoint,
+    load_weights,
+    save_checkpoint,
+    save_weights,
+)
+from .training import (  # isort: skip
+    Callback,
+    CSVLogger,
+    EarlyStopping,
+    History,
+    LambdaCallback,
+    LearningRateScheduler,
+    ModelCheckpoint,
+    ProgressBar,
+    Trainer,
+    evaluate,
+    fit,
+    predict,
+)
+
+from .viz import plot_model  # isort: skip
+
 __all__ = [
     "data",
     "functional",
@@ -103,4 +129,25 @@ __all__ = [
     "NLLLoss",
     "BCELoss",
     "BCEWithLogitsLoss",
+    "training",
+    "checkpoint",
+    "models",
+    "Trainer",
+    "fit",
+    "evaluate",
+    "predict",
+    "History",
+    "Callback",
+    "LambdaCallback",
+    "EarlyStopping",
+    "ModelCheckpoint",
+    "CSVLogger",
+    "LearningRateScheduler",
+    "ProgressBar",
+    "save_checkpoint",
+    "load_checkpoint",
+    "save_weights",
+    "load_weights",
+    "CheckpointError",
+    "plot_model",
 ]

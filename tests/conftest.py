@@ -6,7 +6,12 @@ deadline anywhere: numba compiles on first use and would trip it.
 
 import os
 
-from hypothesis import HealthCheck, settings
+# Two xdist workers on two cores: one BLAS thread each. Left at the default, each
+# worker's OpenBLAS pool spins on both cores and small matrix products slow ~15x.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+from hypothesis import HealthCheck, settings  # noqa: E402
 
 settings.register_profile(
     "ci",

@@ -1,0 +1,472 @@
+"""Checkpoints: model weights and full training state in one ``.npz`` file, safely.
+
+* **No pickle, ever.** Everything is a numpy array (numbers, or unicode text for
+  names and JSON); files are read with ``np.load(allow_pickle=False)``, so loading
+  an untrusted checkpoint cannot execute code.
+* **Atomic.** The archive is written to a temporary file in the same directory,
+  flushed and fsynced, then renamed over the target with ``os.replace`` and the
+  directory is fsynced. A crash (or ``kill -9``) in the middle of a save leaves the
+  previous checkpoint as it was.
+* **Checked.** The file stores a format name and version, the architecture
+  signature (every state-dict key with its shape) and a SHA-256 of all arrays.
+  Truncated, tampered and wrong-architecture files raise :class:`CheckpointError`
+  naming the file and the problem, before anything is modified.
+* **Resumable.** ``save_checkpoint(path, model, optimizer, scheduler, epoch=...)``
+  also stores the state of ``nn.manual_seed``'s generator and numpy's global
+  generator, so training resumed from it repeats an uninterrupted run bit for bit.
+
+Layout of the archive (``np.load(path).files``)::
+
+    __format__        "seegrad-checkpoint"      __version__    1
+    __architecture__  JSON [[key, shape, dtype], ...] of the model's state dict
+    __contents__      JSON {"epoch": ..., "optimizer": bool, "scheduler": bool, ...}
+    __sha256__        hex digest of every other entry (name, dtype, shape, bytes)
+    model/<key>       the model's parameters and buffers (``model.state_dict()``)
+    optimizer/<key>   ``optimizer.state_dict()``      scheduler/<key>  likewise
+    rng/nn, rng/numpy JSON generator states            extra/<key>      yours
+
+Example:
+    >>> import os, tempfile
+    >>> import nn
+    >>> _ = nn.manual_seed(0)
+    >>> model = nn.Linear(3, 2)
+    >>> opt = nn.optim.SGD(model.parameters(), lr=0.1)
+    >>> path = os.path.join(tempfile.mkdtemp(), "ckpt.npz")
+    >>> _ = nn.save_checkpoint(path, model, opt, epoch=5, extra={"note": "hello"})
+    >>> other = nn.Linear(3, 2)
+    >>> info = nn.load_checkpoint(path, other, nn.optim.SGD(other.parameters(), lr=0.5))
+    >>> info.epoch, info.extra["note"], bool((other.weight.data == model.weight.data).all())
+    (5, 'hello', True)
+    >>> nn.load_checkpoint(path, nn.Linear(3, 4))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    nn.checkpoint.CheckpointError: checkpoint '...ckpt.npz' was saved from a different \
+architecture: shape mismatch for 'weight': the checkpoint has (3, 2), the model has (3, 4); ...
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .module import Module
+from .random import get_rng
+
+__all__ = [
+    "CheckpointError",
+    "Checkpoint",
+    "save_checkpoint",
+    "load_checkpoint",
+    "read_checkpoint",
+    "save_weights",
+    "load_weights",
+    "FORMAT",
+    "VERSION",
+]
+
+FORMAT = "seegrad-checkpoint"
+VERSION = 1
+_DIGEST_KEY = "__sha256__"
+
+PathLike = str | os.PathLike[str]
+
+
+class CheckpointError(ValueError):
+    """A checkpoint could not be written or read: the message names the file and the problem."""
+
+
+@dataclass
+class Checkpoint:
+    """A verified checkpoint, as returned by :func:`load_checkpoint` / :func:`read_checkpoint`.
+
+    ``model_state``, ``optimizer_state`` and ``scheduler_state`` are flat dicts of numpy
+    arrays (0-d arrays for scalars and text), ready for ``load_state_dict``.
+    """
+
+    path: str
+    epoch: int | None
+    extra: dict[str, Any]
+    architecture: list[tuple[str, tuple[int, ...], str]]
+    model_state: dict[str, np.ndarray] = field(repr=False)
+    optimizer_state: dict[str, np.ndarray] | None = field(default=None, repr=False)
+    scheduler_state: dict[str, np.ndarray] | None = field(default=None, repr=False)
+    rng_state: dict[str, Any] = field(default_factory=dict, repr=False)
+
+
+# --------------------------------------------------------------------------------- saving
+def save_checkpoint(
+    path: PathLike,
+    model: Module,
+    optimizer: Any = None,
+    scheduler: Any = None,
+    *,
+    epoch: int | None = None,
+    extra: Mapping[str, Any] | None = None,
+    save_rng: bool = True,
+    compress: bool = False,
+) -> str:
+    """Write ``model`` (and optionally optimizer, schedule, epoch, RNG state) to ``path``.
+
+    The file name is used exactly as given (no ``.npz`` is appended). ``extra`` maps
+    names to numbers, text or numeric arrays (no Python objects: they would need
+    pickle). The write is atomic: readers see the old file or the new one, never a
+    half-written one. Returns the path.
+
+    Example:
+        >>> import os, tempfile
+        >>> import nn
+        >>> path = save_checkpoint(os.path.join(tempfile.mkdtemp(), "w.npz"), nn.Linear(2, 1))
+        >>> sorted(k for k in np.load(path).files if k.startswith("model/"))
+        ['model/bias', 'model/weight']
+    """
+    path = os.fspath(path)
+    arrays: dict[str, np.ndarray] = {}
+    state = model.state_dict()
+    for key, value in state.items():
+        arrays[f"model/{key}"] = _storable(value, f"model state '{key}'", path)
+    contents: dict[str, Any] = {"epoch": None if epoch is None else int(epoch)}
+    if optimizer is not None:
+        for key, value in optimizer.state_dict().items():
+            arrays[f"optimizer/{key}"] = _storable(value, f"optimizer state '{key}'", path)
+    if scheduler is not None:
+        for key, value in scheduler.state_dict().items():
+            arrays[f"scheduler/{key}"] = _storable(value, f"scheduler state '{key}'", path)
+    for key, value in (extra or {}).items():
+        arrays[f"extra/{key}"] = _storable(value, f"extra '{key}'", path)
+    if save_rng:
+        arrays["rng/nn"] = _text(json.dumps(get_rng().bit_generator.state))
+        arrays["rng/numpy"] = _text(json.dumps(_numpy_global_state()))
+    contents.update(
+        optimizer=optimizer is not None,
+        optimizer_class=type(optimizer).__name__ if optimizer is not None else None,
+        scheduler=scheduler is not None,
+        rng=save_rng,
+    )
+    arch = [[k, list(v.shape), v.dtype.str] for k, v in state.items()]
+    arrays["__format__"] = _text(FORMAT)
+    arrays["__version__"] = np.array(VERSION, dtype=np.int64)
+    arrays["__architecture__"] = _text(json.dumps(arch))
+    arrays["__contents__"] = _text(json.dumps(contents))
+    arrays[_DIGEST_KEY] = _text(_digest(arrays))
+    _atomic_savez(path, arrays, compress)
+    return path
+
+
+def save_weights(path: PathLike, model: Module) -> str:
+    """Only the model's parameters and buffers (no optimizer, no RNG state).
+
+    Example:
+        >>> import os, tempfile
+        >>> import nn
+        >>> path = save_weights(os.path.join(tempfile.mkdtemp(), "w.npz"), nn.Linear(2, 1))
+        >>> load_weights(path, nn.Linear(2, 1)).epoch is None
+        True
+    """
+    return save_checkpoint(path, model, save_rng=False)
+
+
+def _text(s: str) -> np.ndarray:
+    return np.array(s, dtype=np.str_)
+
+
+def _storable(value: Any, what: str, path: str) -> np.ndarray:
+    arr = np.asarray(getattr(value, "data", value))
+    if arr.dtype.kind not in "biufcUS":
+        raise CheckpointError(
+            f"cannot save checkpoint '{path}': {what} has dtype {arr.dtype} "
+            f"({type(value).__name__}); only numbers, booleans, text and numeric arrays can be "
+            "stored (no pickle)"
+        )
+    return arr
+
+
+def _numpy_global_state() -> dict[str, Any]:
+    name, keys, pos, has_gauss, gauss = np.random.get_state()
+    return {
+        "name": name,
+        "keys": keys.tolist(),
+        "pos": int(pos),
+        "has_gauss": int(has_gauss),
+        "gauss": float(gauss),
+    }
+
+
+def _digest(arrays: Mapping[str, np.ndarray]) -> str:
+    h = hashlib.sha256()
+    for key in sorted(arrays):
+        if key == _DIGEST_KEY:
+            continue
+        a = np.ascontiguousarray(arrays[key])
+        h.update(f"{key}\0{a.dtype.str}\0{a.shape}\0".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def _atomic_savez(path: str, arrays: Mapping[str, np.ndarray], compress: bool) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(directory):
+        raise CheckpointError(f"cannot save checkpoint '{path}': directory {directory} is missing")
+    # Same directory as the target: os.replace is only atomic within one file system.
+    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            (np.savez_compressed if compress else np.savez)(f, **arrays)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, _file_mode(path))  # mkstemp's 0600 would surprise whoever shares the file
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_directory(directory)
+
+
+def _file_mode(path: str) -> int:
+    try:
+        return os.stat(path).st_mode & 0o777
+    except OSError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def _fsync_directory(directory: str) -> None:
+    # Makes the rename itself durable; not possible (nor needed) on Windows.
+    if os.name != "posix":
+        return
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+# --------------------------------------------------------------------------------- loading
+def read_checkpoint(path: PathLike) -> Checkpoint:
+    """Read and verify a checkpoint without loading it into anything.
+
+    Raises :class:`CheckpointError` for a truncated, tampered or foreign file.
+
+    Example:
+        >>> import os, tempfile
+        >>> import nn
+        >>> path = save_weights(os.path.join(tempfile.mkdtemp(), "w.npz"), nn.Linear(2, 1))
+        >>> read_checkpoint(path).architecture
+        [('weight', (2, 1), '<f4'), ('bias', (1,), '<f4')]
+    """
+    path = os.fspath(path)
+    arrays = _read_arrays(path)
+    fmt = _get_text(arrays, "__format__", path)
+    if fmt != FORMAT:
+        raise CheckpointError(f"'{path}' is not a seegrad checkpoint (format {fmt!r})")
+    version = arrays.get("__version__")
+    if version is None or version.shape != () or version.dtype.kind not in "iu":
+        raise CheckpointError(f"checkpoint '{path}' has no valid __version__ entry")
+    if int(version) > VERSION:
+        raise CheckpointError(
+            f"checkpoint '{path}' has format version {int(version)}; this seegrad reads "
+            f"versions up to {VERSION} (upgrade seegrad)"
+        )
+    stored = _get_text(arrays, _DIGEST_KEY, path)
+    actual = _digest(arrays)
+    if stored != actual:
+        raise CheckpointError(
+            f"checkpoint '{path}' failed its integrity check: the SHA-256 of its contents is "
+            f"{actual[:16]}..., the file says {stored[:16]}... (the file was modified or "
+            "corrupted after it was written)"
+        )
+    try:
+        arch_raw = json.loads(_get_text(arrays, "__architecture__", path))
+        contents = json.loads(_get_text(arrays, "__contents__", path))
+        architecture = [
+            (str(k), tuple(int(d) for d in shape), str(dt)) for k, shape, dt in arch_raw
+        ]
+    except (ValueError, TypeError) as exc:
+        raise CheckpointError(f"checkpoint '{path}' has malformed metadata ({exc})") from None
+    groups: dict[str, dict[str, np.ndarray]] = {}
+    for key, value in arrays.items():
+        head, sep, rest = key.partition("/")
+        if sep:
+            groups.setdefault(head, {})[rest] = value
+    model_state = groups.get("model", {})
+    declared = {k: shape for k, shape, _ in architecture}
+    actual_shapes = {k: v.shape for k, v in model_state.items()}
+    if declared != actual_shapes:
+        raise CheckpointError(
+            f"checkpoint '{path}' is inconsistent: its architecture signature does not match "
+            f"the stored model arrays ({_diff(declared, actual_shapes, 'signature', 'arrays')})"
+        )
+    rng: dict[str, Any] = {}
+    for name in ("nn", "numpy"):
+        if f"rng/{name}" in arrays:
+            rng[name] = json.loads(_get_text(arrays, f"rng/{name}", path))
+    extra = {k: (v.item() if v.shape == () else v) for k, v in groups.get("extra", {}).items()}
+    return Checkpoint(
+        path=path,
+        epoch=contents.get("epoch"),
+        extra=extra,
+        architecture=architecture,
+        model_state=model_state,
+        optimizer_state=groups.get("optimizer") if contents.get("optimizer") else None,
+        scheduler_state=groups.get("scheduler") if contents.get("scheduler") else None,
+        rng_state=rng,
+    )
+
+
+def load_checkpoint(
+    path: PathLike,
+    model: Module | None = None,
+    optimizer: Any = None,
+    scheduler: Any = None,
+    *,
+    restore_rng: bool = True,
+) -> Checkpoint:
+    """Verify ``path`` and load it into ``model`` (and ``optimizer``, ``scheduler``).
+
+    Everything is checked before anything changes: a wrong architecture (the
+    error lists missing and unexpected keys and mismatched shapes), a missing
+    optimizer or schedule state, or one for another class, leaves every object
+    as it was. With ``restore_rng`` (default) the generator states saved with
+    the checkpoint are put back (``nn.manual_seed``'s generator and numpy's
+    global one), which is what makes a resumed run repeat the original exactly.
+
+    Returns the :class:`Checkpoint` (``epoch``, ``extra``, the raw states).
+    """
+    ckpt = read_checkpoint(path)
+    path = ckpt.path
+    if model is not None:
+        ours = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+        theirs = {k: shape for k, shape, _ in ckpt.architecture}
+        if ours != theirs:
+            raise CheckpointError(
+                f"checkpoint '{path}' was saved from a different architecture: "
+                + _diff(theirs, ours, "checkpoint", "model")
+            )
+    for obj, state, what in (
+        (optimizer, ckpt.optimizer_state, "optimizer"),
+        (scheduler, ckpt.scheduler_state, "learning-rate schedule"),
+    ):
+        if obj is not None and state is None:
+            raise CheckpointError(
+                f"checkpoint '{path}' has no {what} state (it was saved without one); "
+                f"load it without the {what}"
+            )
+    before = [(o, o.state_dict()) for o in (model, optimizer, scheduler) if o is not None]
+    try:
+        if model is not None:
+            model.load_state_dict(ckpt.model_state)
+        if optimizer is not None:
+            optimizer.load_state_dict(ckpt.optimizer_state)
+        if scheduler is not None:
+            scheduler.load_state_dict(ckpt.scheduler_state)
+    except (ValueError, TypeError, KeyError) as exc:
+        for obj, state in before:  # all or nothing
+            obj.load_state_dict(state)
+        raise CheckpointError(f"cannot load checkpoint '{path}': {exc}") from None
+    if restore_rng:
+        _restore_rng(ckpt.rng_state, path)
+    return ckpt
+
+
+def load_weights(path: PathLike, model: Module) -> Checkpoint:
+    """Load only the model's parameters and buffers (RNG states are left alone).
+
+    Example:
+        >>> import os, tempfile
+        >>> import nn
+        >>> a, b = nn.Linear(2, 1), nn.Linear(2, 1)
+        >>> _ = load_weights(save_weights(os.path.join(tempfile.mkdtemp(), "w.npz"), a), b)
+        >>> bool((a.weight.data == b.weight.data).all())
+        True
+    """
+    return load_checkpoint(path, model, restore_rng=False)
+
+
+def _restore_rng(states: Mapping[str, Any], path: str) -> None:
+    try:
+        if "nn" in states:
+            # In place, so everything holding the shared generator follows.
+            get_rng().bit_generator.state = states["nn"]
+        if "numpy" in states:
+            s = states["numpy"]
+            keys = np.array(s["keys"], dtype=np.uint32)
+            np.random.set_state((s["name"], keys, s["pos"], s["has_gauss"], s["gauss"]))
+    except (ValueError, TypeError, KeyError) as exc:
+        raise CheckpointError(f"checkpoint '{path}' has an invalid RNG state ({exc})") from None
+
+
+def _read_arrays(path: str) -> dict[str, np.ndarray]:
+    try:
+        data = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise
+    except ValueError as exc:
+        raise CheckpointError(
+            f"'{path}' is not a checkpoint: it is neither an .npz archive nor safe to read ({exc})"
+        ) from None
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise CheckpointError(
+            f"cannot read checkpoint '{path}': the file is truncated or not an .npz archive "
+            f"({type(exc).__name__}: {exc})"
+        ) from None
+    if not isinstance(data, np.lib.npyio.NpzFile):
+        raise CheckpointError(f"'{path}' holds a single array, not a checkpoint archive")
+    try:
+        with data:
+            arrays = {key: data[key] for key in data.files}
+    except ValueError as exc:
+        # numpy refuses object arrays without allow_pickle: someone put pickled data here.
+        raise CheckpointError(
+            f"checkpoint '{path}' contains an entry that needs pickle to load; refusing it, "
+            f"since unpickling can execute code ({exc})"
+        ) from None
+    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        raise CheckpointError(
+            f"cannot read checkpoint '{path}': the file is truncated or corrupted "
+            f"({type(exc).__name__}: {exc})"
+        ) from None
+    strays = [key for key, value in arrays.items() if not isinstance(value, np.ndarray)]
+    if strays:
+        raise CheckpointError(f"'{path}' is not a checkpoint: entries {strays} are not arrays")
+    return arrays
+
+
+def _get_text(arrays: Mapping[str, np.ndarray], key: str, path: str) -> str:
+    value = arrays.get(key)
+    if value is None:
+        raise CheckpointError(
+            f"'{path}' is not a seegrad checkpoint (it has no {key} entry; plain np.savez "
+            "files can be read with np.load)"
+        )
+    if value.shape != () or value.dtype.kind != "U":
+        raise CheckpointError(f"checkpoint '{path}': entry {key} should be text")
+    return str(value)
+
+
+def _diff(
+    a: Mapping[str, tuple[int, ...]], b: Mapping[str, tuple[int, ...]], a_name: str, b_name: str
+) -> str:
+    parts = []
+    for key in a:
+        if key in b and tuple(a[key]) != tuple(b[key]):
+            parts.append(
+                f"shape mismatch for '{key}': the {a_name} has {tuple(a[key])}, "
+                f"the {b_name} has {tuple(b[key])}"
+            )
+    only_b = [k for k in b if k not in a]
+    only_a = [k for k in a if k not in b]
+    if only_b:
+        parts.append(f"keys missing from the {a_name}: {only_b}")
+    if only_a:
+        parts.append(f"keys not in the {b_name}: {only_a}")
+    return "; ".join(parts) or "same keys and shapes"
