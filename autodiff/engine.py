@@ -179,7 +179,12 @@ def backward(
     anomaly = config.anomaly
     outer_node = _anomaly.state.node
 
-    def receive(x: Tensor, gx: Tensor) -> None:
+    # Without create_graph nothing of the backward is recorded, so gradients travel
+    # as bare numpy arrays and are wrapped in Tensors only where a Tensor is needed
+    # (an op without a fast array path, retained grads, leaves, traces).
+    arrays = not create_graph
+
+    def receive(x: Tensor, gx: Any) -> None:
         key = id(x)
         prev = grads.get(key)
         grads[key] = (x, gx if prev is None else prev[1] + gx)
@@ -197,7 +202,7 @@ def backward(
                 )
             g = _seed(root, None if root_grads is None else root_grads[i])
             handed.add(id(g.data))
-            receive(root, g)
+            receive(root, g.data if arrays else g)
             fn = root.creator
             if fn is not None and id(fn) not in queued:
                 queued.add(id(fn))
@@ -225,23 +230,26 @@ def backward(
                         if entry is not None:
                             gy = entry[1]
                             if y.retains_grad and wanted is None:
-                                y.grad = _own(gy, handed) if y.grad is None else y.grad + gy
+                                g = _wrap(gy) if arrays else gy
+                                y.grad = _own(g, handed) if y.grad is None else y.grad + g
                     if gy is None:
                         shape, dtype = fn.out_meta[k]
-                        gy = Tensor(np.zeros(shape, dtype), _copy=False)
+                        gy = np.zeros(shape, dtype)
+                        if not arrays:
+                            gy = _wrap(gy)
                     gys.append(gy)
                 if anomaly:
                     _anomaly.state.node = fn
                 try:
                     gxs = NotImplemented
-                    if not create_graph and fn.backward_arrays is not None:
-                        gxs = fn.backward_arrays(*[g.data for g in gys])
-                        if gxs is not NotImplemented:
-                            if type(gxs) is not tuple:
-                                gxs = (gxs,)
-                            gxs = tuple([None if g is None else _wrap(g) for g in gxs])
+                    if arrays and fn.backward_arrays is not None:
+                        gxs = fn.backward_arrays(*gys)
                     if gxs is NotImplemented:
-                        gxs = fn.backward(*gys)
+                        gxs = fn.backward(*[_wrap(g) for g in gys] if arrays else gys)
+                        if type(gxs) is not tuple:
+                            gxs = (gxs,)
+                        if arrays:
+                            gxs = tuple([g.data if isinstance(g, Tensor) else g for g in gxs])
                 except (ValueError, IndexError, TypeError) as err:
                     raise _backward_error(fn, err) from err
                 if type(gxs) is not tuple:
@@ -254,10 +262,12 @@ def backward(
                     )
                 if anomaly:
                     _anomaly.state.node = outer_node
-                    _anomaly.check_backward(fn, gys, gxs)
+                    _anomaly.check_backward(fn, [_as_tensor(g) for g in gys], gxs)
                 step = None
                 if trace is not None:
-                    step = BackwardStep(fn, fn_inputs, tuple(outs), tuple(gys), ())
+                    step = BackwardStep(
+                        fn, fn_inputs, tuple(outs), tuple([_as_tensor(g) for g in gys]), ()
+                    )
                     fixed: list[Tensor | None] = []
                 for i, x in enumerate(fn_inputs):
                     gx = gxs[i]
@@ -265,22 +275,24 @@ def backward(
                         if step is not None:
                             fixed.append(None)
                         continue
-                    if (
+                    if arrays:
+                        if (
+                            type(gx) is not np.ndarray
+                            or gx.shape != x.data.shape
+                            or gx.dtype != x.data.dtype
+                        ):
+                            gx = _fix_grad(fn, x, _as_tensor(gx), i, step).data
+                    elif (
                         type(gx) is not Tensor
                         or gx.data.shape != x.data.shape
                         or gx.data.dtype != x.data.dtype
                     ):
                         gx = _fix_grad(fn, x, gx, i, step)
                     if step is not None:
-                        fixed.append(gx)
+                        fixed.append(_as_tensor(gx))
                     key = id(x)
                     prev = grads.get(key)
-                    if prev is None:
-                        grads[key] = (x, gx)
-                    elif create_graph:
-                        grads[key] = (x, prev[1] + gx)
-                    else:
-                        grads[key] = (x, _wrap(prev[1].data + gx.data))
+                    grads[key] = (x, gx) if prev is None else (x, prev[1] + gx)
                     creator = x.creator
                     if creator is None:
                         leaves[key] = x
@@ -300,11 +312,15 @@ def backward(
             growth.observe(roots[0], count)
 
         if wanted is not None:
-            return {key: grads[key][1] for key in wanted if key in grads}
+            return {key: _as_tensor(grads[key][1]) for key in wanted if key in grads}
         for key, leaf in leaves.items():
-            g = grads[key][1]
+            g = _as_tensor(grads[key][1])
             leaf.grad = _own(g, handed) if leaf.grad is None else leaf.grad + g
     return None
+
+
+def _as_tensor(g: Any) -> Tensor:
+    return g if isinstance(g, Tensor) else _wrap(np.asarray(g))
 
 
 def _own(g: Tensor, handed: set[int]) -> Tensor:

@@ -1,0 +1,80 @@
+"""Start-up cost: ``import autodiff, nn``, and each numba kernel's first call, cold and warm.
+
+Each measurement runs in a fresh subprocess. "cold" uses an empty numba cache
+directory (every kernel compiles); "warm" reuses it (cache hit: load only).
+
+Run: python benchmarks/bench_startup.py
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from _common import markdown_table  # noqa: E402
+
+_IMPORT_PROBE = """
+import json, time
+t0 = time.perf_counter()
+import autodiff, nn
+print(json.dumps({"import": time.perf_counter() - t0}))
+"""
+
+_KERNEL_PROBE = """
+import json, time
+t0 = time.perf_counter()
+import autodiff, nn
+from autodiff.kernels import KERNELS
+import numpy as np
+out = {"import": time.perf_counter() - t0}
+for name, (fn, make_args) in KERNELS.items():
+    args = make_args(np.float32)
+    t = time.perf_counter()
+    fn(*args)
+    out[name] = time.perf_counter() - t
+out["total"] = time.perf_counter() - t0
+print(json.dumps(out))
+"""
+
+
+def _probe(code: str, env: dict[str, str]) -> dict[str, float]:
+    res = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+def main() -> dict[str, float]:
+    imports = sorted(_probe(_IMPORT_PROBE, dict(os.environ))["import"] for _ in range(5))
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        cold = _probe(_KERNEL_PROBE, env)
+        warm = _probe(_KERNEL_PROBE, env)
+    rows = [
+        [name, f"{cold[name] * 1e3:.0f}", f"{warm[name] * 1e3:.0f}"]
+        for name in cold
+        if name not in ("import", "total")
+    ]
+    rows.append(
+        ["import autodiff, nn", f"{cold['import'] * 1e3:.0f}", f"{warm['import'] * 1e3:.0f}"]
+    )
+    rows.append(
+        [
+            "total (import + every kernel)",
+            f"{cold['total'] * 1e3:.0f}",
+            f"{warm['total'] * 1e3:.0f}",
+        ]
+    )
+    print(f"import autodiff, nn (median of 5 processes): {imports[2] * 1e3:.0f} ms")
+    print(markdown_table(["first call", "cold ms (empty cache)", "warm ms (cache hit)"], rows))
+    print(f"import + warm kernels: {warm['total']:.2f} s (target <= 1 s)")
+    return {"import_s": imports[2], "cold_total_s": cold["total"], "warm_total_s": warm["total"]}
+
+
+if __name__ == "__main__":
+    main()
