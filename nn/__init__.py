@@ -22,23 +22,30 @@ Example (the lecture notes' two-layer net):
 from . import data, functional, init, optim
 from .layers import (
     ELU,
+    GRU,
+    LSTM,
+    RNN,
     SELU,
     BatchNorm1d,
     BatchNorm2d,
     Dropout,
     Embedding,
     Flatten,
+    GRUCell,
     Identity,
     LayerNorm,
     LeakyReLU,
     Linear,
     LogSoftmax,
+    LSTMCell,
     PReLU,
     ReLU,
+    RNNCell,
     Sigmoid,
     Softmax,
     Softplus,
     Tanh,
+    detach_state,
 )
 from .losses import (
     BCELoss,
@@ -89,6 +96,13 @@ from .training import (  # isort: skip
 from .viz import plot_model  # isort: skip
 
 __all__ = [
+    "detach_state",
+    "RNNCell",
+    "LSTMCell",
+    "GRUCell",
+    "RNN",
+    "LSTM",
+    "GRU",
     "data",
     "functional",
     "init",

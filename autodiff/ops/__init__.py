@@ -29,6 +29,16 @@ from .elementwise import (
 from .linalg import linear, matmul
 from .losses import binary_cross_entropy_with_logits, softmax_cross_entropy
 from .pool import avg_pool2d, global_avg_pool2d, max_pool2d
+from .recurrent import (
+    gru_cell,
+    gru_step,
+    lstm_cell,
+    lstm_step,
+    rnn_cell,
+    rnn_step,
+    stack_steps,
+    unstack,
+)
 from .reductions import argmax, argmin, logsumexp, max, mean, min, std, sum, var
 from .shape import (
     astype,
@@ -50,20 +60,18 @@ from .shape import (
 from .softmax import log_softmax, softmax
 
 __all__ = [
-    "max_pool2d",
-    "global_avg_pool2d",
-    "conv_transpose2d",
-    "conv2d",
-    "avg_pool2d",
     "abs",
     "add",
     "argmax",
     "argmin",
     "astype",
+    "avg_pool2d",
     "binary_cross_entropy_with_logits",
     "broadcast_to",
     "clip",
     "concatenate",
+    "conv2d",
+    "conv_transpose2d",
     "copy",
     "cos",
     "div",
@@ -72,6 +80,7 @@ __all__ = [
     "expand_dims",
     "flatten",
     "getitem",
+    "global_avg_pool2d",
     "leaky_relu",
     "linear",
     "log",
@@ -80,6 +89,7 @@ __all__ = [
     "logsumexp",
     "matmul",
     "max",
+    "max_pool2d",
     "maximum",
     "mean",
     "min",
@@ -111,4 +121,12 @@ __all__ = [
     "transpose",
     "var",
     "where",
+    "rnn_step",
+    "lstm_step",
+    "gru_step",
+    "rnn_cell",
+    "lstm_cell",
+    "gru_cell",
+    "unstack",
+    "stack_steps",
 ]

@@ -25,6 +25,7 @@ from .datasets import (
 )
 from .idx import read_idx, write_idx
 from .loader import DataLoader
+from .sequence import BPTTLoader, batchify
 
 __all__ = [
     "Dataset",
@@ -43,4 +44,6 @@ __all__ = [
     "make_xor",
     "make_spirals",
     "make_sine_wave",
+    "BPTTLoader",
+    "batchify",
 ]

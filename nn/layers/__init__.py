@@ -17,6 +17,7 @@ from .embedding import Embedding
 from .flatten import Flatten, Identity
 from .linear import Linear
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell, detach_state
 
 __all__ = [
     "Linear",
@@ -37,4 +38,11 @@ __all__ = [
     "Embedding",
     "Flatten",
     "Identity",
+    "RNNCell",
+    "LSTMCell",
+    "GRUCell",
+    "RNN",
+    "LSTM",
+    "GRU",
+    "detach_state",
 ]

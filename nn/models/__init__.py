@@ -1,5 +1,6 @@
 """``nn.models``: ready-made networks built from ``nn`` layers (the top layer of ``nn``)."""
 
 from .mlp import MLP
+from .rnn import RNNLanguageModel
 
-__all__ = ["MLP"]
+__all__ = ["MLP", "RNNLanguageModel"]

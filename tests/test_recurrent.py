@@ -1,0 +1,526 @@
+"""Recurrent layers: gradient checks (hypothesis, float64), BPTT at length 1,000,
+truncated BPTT, the sequence loader and the layer options."""
+
+import gc
+import tracemalloc
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as hs
+
+import autodiff as ad
+import nn
+from autodiff.testing import gradcheck, gradgradcheck
+from nn.data import BPTTLoader, batchify
+
+LAYERS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+CELLS = {"rnn": nn.RNNCell, "lstm": nn.LSTMCell, "gru": nn.GRUCell}
+F64 = np.float64
+
+# Each example runs hundreds of unrolled forwards for the finite differences; at most
+# 40 examples per property (the CI profile's count) keeps the file within its time budget.
+LAYER_SETTINGS = settings(max_examples=min(settings().max_examples, 40))
+
+
+def _flat(result):
+    """(output, state) with state a Tensor or (h, c) -> a flat tuple of Tensors."""
+    out, state = result
+    return (out,) + (tuple(state) if isinstance(state, tuple) else (state,))
+
+
+def _layer_fn(layer, names, n_state, batch_first_state=None):
+    def f(x, *rest):
+        states, params = rest[:n_state], rest[n_state:]
+        state = None
+        if n_state == 1:
+            state = states[0]
+        elif n_state == 2:
+            state = (states[0], states[1])
+        return _flat(nn.functional_call(layer, dict(zip(names, params)), x, state))
+
+    return f
+
+
+@hs.composite
+def layer_cases(draw, mode):
+    rng_seed = draw(hs.integers(0, 2**31 - 1))
+    return dict(
+        mode=mode,
+        steps=draw(hs.integers(1, 12)),
+        batch=draw(hs.integers(1, 2)),
+        n_in=draw(hs.integers(1, 3)),
+        hidden=draw(hs.integers(1, 3)),
+        with_state=draw(hs.booleans()),
+        bidirectional=draw(hs.booleans()),
+        batch_first=draw(hs.booleans()),
+        nonlinearity=draw(hs.sampled_from(["tanh", "relu"])) if mode == "rnn" else None,
+        seed=rng_seed,
+    )
+
+
+def _check_layer(case, num_layers=1):
+    rng = np.random.default_rng(case["seed"])
+    kwargs = dict(
+        num_layers=num_layers,
+        bidirectional=case["bidirectional"],
+        batch_first=case["batch_first"],
+        dtype=F64,
+    )
+    if case["nonlinearity"]:
+        kwargs["nonlinearity"] = case["nonlinearity"]
+    nn.manual_seed(case["seed"])
+    layer = LAYERS[case["mode"]](case["n_in"], case["hidden"], **kwargs)
+    names = [n for n, _ in layer.named_parameters()]
+    params = [rng.uniform(-1.0, 1.0, p.shape) for _, p in layer.named_parameters()]
+    t, b = case["steps"], case["batch"]
+    x = rng.normal(size=(b, t, case["n_in"]) if case["batch_first"] else (t, b, case["n_in"]))
+    d = 2 if case["bidirectional"] else 1
+    states = []
+    if case["with_state"]:
+        n_state = 2 if case["mode"] == "lstm" else 1
+        states = [rng.normal(size=(num_layers * d, b, case["hidden"])) for _ in range(n_state)]
+    fn = _layer_fn(layer, names, len(states))
+    assert gradcheck(fn, [x, *states, *params], atol=1e-5, rtol=1e-4)
+
+
+@pytest.mark.parametrize("mode", ["rnn", "lstm", "gru"])
+@LAYER_SETTINGS
+@given(data=hs.data())
+def test_layer_gradients(mode, data):
+    _check_layer(data.draw(layer_cases(mode), label="case"))
+
+
+@pytest.mark.parametrize("mode", ["rnn", "lstm", "gru"])
+def test_two_layer_bidirectional_gradients(mode):
+    case = dict(
+        mode=mode,
+        steps=4,
+        batch=2,
+        n_in=2,
+        hidden=2,
+        with_state=True,
+        bidirectional=True,
+        batch_first=False,
+        nonlinearity="tanh" if mode == "rnn" else None,
+        seed=3,
+    )
+    _check_layer(case, num_layers=2)
+
+
+@hs.composite
+def cell_cases(draw):
+    return dict(
+        batch=draw(hs.integers(1, 3)),
+        n_in=draw(hs.integers(1, 3)),
+        hidden=draw(hs.integers(1, 4)),
+        with_state=draw(hs.booleans()),
+        seed=draw(hs.integers(0, 2**31 - 1)),
+    )
+
+
+def _cell_setup(mode, case, **kwargs):
+    rng = np.random.default_rng(case["seed"])
+    cell = CELLS[mode](case["n_in"], case["hidden"], dtype=F64, **kwargs)
+    names = [n for n, _ in cell.named_parameters()]
+    params = [rng.uniform(-1.0, 1.0, p.shape) for _, p in cell.named_parameters()]
+    x = rng.normal(size=(case["batch"], case["n_in"]))
+    n_state = (2 if mode == "lstm" else 1) if case["with_state"] else 0
+    states = [rng.normal(size=(case["batch"], case["hidden"])) for _ in range(n_state)]
+
+    def f(x, *rest):
+        st, ps = rest[:n_state], rest[n_state:]
+        state = None if not st else (st[0] if len(st) == 1 else tuple(st))
+        out = nn.functional_call(cell, dict(zip(names, ps)), x, state)
+        return tuple(out) if isinstance(out, tuple) else out
+
+    return f, [x, *states, *params]
+
+
+@pytest.mark.parametrize("mode", ["rnn", "lstm", "gru"])
+@LAYER_SETTINGS
+@given(case=cell_cases())
+def test_cell_gradients(mode, case):
+    f, inputs = _cell_setup(mode, case)
+    assert gradcheck(f, inputs)
+
+
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+@LAYER_SETTINGS
+@given(case=cell_cases())
+def test_rnn_cell_second_order(nonlinearity, case):
+    f, inputs = _cell_setup("rnn", case, nonlinearity=nonlinearity)
+    assert gradgradcheck(f, inputs)
+
+
+def test_second_order_through_an_unrolled_lstm():
+    # create_graph=True goes through the differentiable backward of every step node
+    rng = np.random.default_rng(0)
+    nn.manual_seed(0)
+    lstm = nn.LSTM(2, 2, dtype=F64)
+    names = [n for n, _ in lstm.named_parameters()]
+    params = [p.data.copy() for p in lstm.parameters()]
+
+    def f(x, *ps):
+        return _flat(nn.functional_call(lstm, dict(zip(names, ps)), x))
+
+    assert gradgradcheck(f, [rng.normal(size=(3, 1, 2)), *params])
+
+
+# ------------------------------------------------------------------ semantics
+
+
+@pytest.mark.parametrize("mode", ["rnn", "lstm", "gru"])
+def test_layer_equals_a_loop_over_its_cell(mode):
+    nn.manual_seed(1)
+    layer = LAYERS[mode](3, 4)
+    cell = CELLS[mode](3, 4)
+    for name in ("weight_x", "weight_h"):
+        getattr(cell, name).data[...] = getattr(layer, name + "_l0").data
+    if mode == "gru":
+        cell.bias_x.data[...] = layer.bias_x_l0.data
+        cell.bias_h.data[...] = layer.bias_h_l0.data
+    else:
+        cell.bias.data[...] = layer.bias_l0.data
+    x = np.random.default_rng(0).normal(size=(6, 2, 3)).astype(np.float32)
+    out, _ = layer(x)
+    state = None
+    for t in range(6):
+        state = cell(x[t], state)
+        h = state[0] if mode == "lstm" else state
+        np.testing.assert_allclose(out.data[t], h.data, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["rnn", "lstm", "gru"])
+def test_reverse_direction_reads_the_sequence_backwards(mode):
+    nn.manual_seed(2)
+    bi = LAYERS[mode](3, 4, bidirectional=True)
+    uni = LAYERS[mode](3, 4)
+    for name, p in uni.named_parameters():
+        p.data[...] = getattr(bi, name + "_reverse").data
+    x = np.random.default_rng(1).normal(size=(5, 2, 3)).astype(np.float32)
+    out, state = bi(x)
+    out_rev, state_rev = uni(x[::-1].copy())
+    np.testing.assert_allclose(out.data[:, :, 4:], out_rev.data[::-1], rtol=1e-5, atol=1e-6)
+    h_n = state[0] if mode == "lstm" else state
+    h_rev = state_rev[0] if mode == "lstm" else state_rev
+    np.testing.assert_allclose(h_n.data[1], h_rev.data[0], rtol=1e-5, atol=1e-6)
+    assert out.shape == (5, 2, 8)
+
+
+@pytest.mark.parametrize("mode", ["rnn", "lstm", "gru"])
+def test_batch_first_and_unbatched_agree_with_time_major(mode):
+    nn.manual_seed(3)
+    layer = LAYERS[mode](3, 4, num_layers=2, bidirectional=True)
+    x = np.random.default_rng(2).normal(size=(5, 2, 3)).astype(np.float32)
+    out, _ = layer(x)
+    layer.batch_first = True
+    out_bf, _ = layer(np.swapaxes(x, 0, 1))
+    np.testing.assert_allclose(np.swapaxes(out_bf.data, 0, 1), out.data, rtol=1e-6)
+    layer.batch_first = False
+    out_one, state_one = layer(x[:, 1])
+    np.testing.assert_allclose(out_one.data, out.data[:, 1], rtol=1e-5, atol=1e-6)
+    h = state_one[0] if mode == "lstm" else state_one
+    assert h.shape == (4, 4)
+
+
+def test_initial_state_is_used_and_checked():
+    nn.manual_seed(4)
+    lstm = nn.LSTM(2, 3, num_layers=2)
+    x = np.ones((4, 5, 2), np.float32)
+    h0 = np.full((2, 5, 3), 0.5, np.float32)
+    out0, _ = lstm(x)
+    out1, (h_n, c_n) = lstm(x, (h0, h0))
+    assert not np.allclose(out0.data, out1.data)
+    assert h_n.shape == c_n.shape == (2, 5, 3)
+    with pytest.raises(
+        ValueError, match=r"initial h_0 has shape \(1, 5, 3\), expected \(2, 5, 3\)"
+    ):
+        lstm(x, (h0[:1], h0))
+    with pytest.raises(ValueError, match="expects input"):
+        lstm(np.ones((4, 5, 3), np.float32))
+
+
+def test_gradient_reaches_the_initial_state():
+    nn.manual_seed(5)
+    gru = nn.GRU(2, 3)
+    h0 = ad.tensor(np.zeros((1, 4, 3), np.float32), requires_grad=True)
+    out, _ = gru(np.ones((3, 4, 2), np.float32), h0)
+    out.sum().backward()
+    assert h0.grad is not None and h0.grad.shape == (1, 4, 3)
+    assert np.abs(h0.grad.data).sum() > 0
+
+
+def test_dropout_between_layers_only_in_training():
+    nn.manual_seed(6)
+    rnn = nn.RNN(3, 16, num_layers=2, dropout=0.5)
+    x = np.ones((4, 2, 3), np.float32)
+    a, _ = rnn(x)
+    b, _ = rnn(x)
+    assert not np.allclose(a.data, b.data)
+    rnn.eval()
+    c, _ = rnn(x)
+    d, _ = rnn(x)
+    np.testing.assert_array_equal(c.data, d.data)
+    one_layer = nn.RNN(3, 16, dropout=0.5)  # nothing between layers: no randomness
+    np.testing.assert_array_equal(one_layer(x)[0].data, one_layer(x)[0].data)
+
+
+def test_float32_end_to_end():
+    nn.manual_seed(7)
+    for cls in LAYERS.values():
+        layer = cls(3, 4, bidirectional=True)
+        out, state = layer(np.ones((5, 2, 3)))  # float64 input is cast to the layer's dtype
+        out.sum().backward()
+        assert out.dtype == np.float32
+        assert all(p.grad.dtype == np.float32 for p in layer.parameters())
+
+
+def test_bias_false_and_repr():
+    lstm = nn.LSTM(3, 4, bias=False, num_layers=2, batch_first=True)
+    assert [n for n, _ in lstm.named_parameters()] == [
+        "weight_x_l0",
+        "weight_h_l0",
+        "weight_x_l1",
+        "weight_h_l1",
+    ]
+    out, _ = lstm(np.ones((2, 5, 3), np.float32))
+    assert out.shape == (2, 5, 4)
+    assert "num_layers=2" in repr(lstm) and "batch_first=True" in repr(lstm)
+
+
+@pytest.mark.parametrize("mode", ["rnn", "lstm", "gru"])
+def test_torch_state_dict_round_trip(mode):
+    a = LAYERS[mode](3, 4, num_layers=2, bidirectional=True)
+    b = LAYERS[mode](3, 4, num_layers=2, bidirectional=True)
+    sd = a.torch_state_dict()
+    gates = {"rnn": 1, "lstm": 4, "gru": 3}[mode]
+    assert sd["weight_ih_l0"].shape == (gates * 4, 3)
+    assert sd["weight_ih_l1_reverse"].shape == (gates * 4, 8)
+    b.load_torch_state_dict(sd)
+    x = np.random.default_rng(0).normal(size=(3, 2, 3)).astype(np.float32)
+    np.testing.assert_allclose(a(x)[0].data, b(x)[0].data, rtol=1e-6)
+
+
+# ------------------------------------------------------------------ long sequences
+
+
+def test_a_1000_step_lstm_backpropagates_in_bounded_memory():
+    nn.manual_seed(8)
+    batch, n_in, hidden, steps = 4, 8, 32, 1000
+    lstm = nn.LSTM(n_in, hidden)
+    x = np.random.default_rng(0).normal(size=(steps, batch, n_in)).astype(np.float32)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        out, (h_n, _) = lstm(x)
+        loss = (out * out).mean() + h_n.sum()
+        loss.backward()  # no recursion: the engine walks a heap, not the call stack
+        _, peak = tracemalloc.get_traced_memory()
+        del out, h_n, loss
+        gc.collect()
+        after, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # What BPTT must keep per step: the gates and tanh(c) (4*32 + 32 floats), h and c
+    # (2 * 32) for 4 rows, ~3.5 KB in float32, plus a few hundred bytes of node; the
+    # bound allows ~6x that, so a leak of one extra gate-sized array per step is caught.
+    per_step = 4 * 4 * (4 * hidden + hidden + 2 * hidden)
+    assert peak < 6 * steps * per_step + 2_000_000, peak
+    assert after < 1_000_000, after  # the graph is freed after backward
+    grads = [p.grad.data for p in lstm.parameters()]
+    assert all(np.isfinite(g).all() for g in grads)
+    assert np.abs(x.sum()) >= 0 and lstm.weight_h_l0.grad.shape == (hidden, 4 * hidden)
+
+
+def test_truncated_bptt_stops_at_the_chunk_boundary():
+    nn.manual_seed(9)
+    rnn = nn.RNN(1, 4)
+    x = ad.tensor(np.ones((3, 1, 1), np.float32), requires_grad=True)
+    _, state = rnn(x)
+    state = nn.detach_state(state)
+    out, _ = rnn(np.ones((3, 1, 1), np.float32), state)
+    out.sum().backward()
+    assert x.grad is None  # the first chunk's graph was cut off
+    assert rnn.weight_h_l0.grad is not None
+
+
+def test_detach_state_handles_nesting():
+    h = ad.tensor(np.ones(2), requires_grad=True) * 2.0
+    got = nn.detach_state([(h, h), h, None])
+    assert isinstance(got, list) and isinstance(got[0], tuple)
+    assert got[0][0].creator is None and got[1].creator is None and got[2] is None
+    with pytest.raises(TypeError, match="detach_state"):
+        nn.detach_state("h")
+
+
+# ------------------------------------------------------------------ sequence loader
+
+
+def test_batchify_keeps_rows_contiguous():
+    rows = batchify(np.arange(23), 4)
+    assert rows.shape == (4, 5)
+    np.testing.assert_array_equal(rows[1], np.arange(5, 10))
+    with pytest.raises(ValueError):
+        batchify(np.arange(3), 4)
+
+
+@settings(max_examples=30)
+@given(
+    n=hs.integers(2, 200),
+    batch=hs.integers(1, 5),
+    bptt=hs.integers(1, 30),
+    batch_first=hs.booleans(),
+    drop_last=hs.booleans(),
+)
+def test_bptt_loader_windows_tile_each_row(n, batch, bptt, batch_first, drop_last):
+    if n // batch < 2:
+        return
+    series = np.arange(n * 10).reshape(n, 10)[:, :2]  # (n, 2) features
+    loader = BPTTLoader(series, batch, bptt, batch_first=batch_first, drop_last=drop_last)
+    rows = batchify(series, batch)
+    xs, ys = [], []
+    for x, y in loader:
+        if not batch_first:
+            x, y = np.swapaxes(x, 0, 1), np.swapaxes(y, 0, 1)
+        assert x.shape[0] == batch and x.shape == y.shape and x.shape[1] <= bptt
+        xs.append(x)
+        ys.append(y)
+    assert len(xs) == len(loader)
+    if not xs:  # drop_last with a series shorter than one window
+        assert drop_last and rows.shape[1] - 1 < bptt
+        return
+    x_all, y_all = np.concatenate(xs, axis=1), np.concatenate(ys, axis=1)
+    used = x_all.shape[1]
+    # windows continue each other, and y is x one step later
+    np.testing.assert_array_equal(x_all, rows[:, :used])
+    np.testing.assert_array_equal(y_all, rows[:, 1 : used + 1])
+    if not drop_last:
+        assert used == rows.shape[1] - 1
+    else:
+        assert all(x.shape[1] == bptt for x in xs)
+
+
+def test_bptt_loader_with_aligned_targets():
+    series = np.arange(20)
+    labels = series % 3
+    loader = BPTTLoader(series, 2, 4, targets=labels)
+    x, y = next(iter(loader))
+    assert x.shape == y.shape == (4, 2)
+    np.testing.assert_array_equal(y, x % 3)
+    assert len(loader) == 3  # 10 steps per row, all usable as inputs
+    with pytest.raises(ValueError, match="aligned"):
+        BPTTLoader(series, 2, 4, targets=labels[:-1])
+
+
+def test_truncated_bptt_training_reduces_the_loss():
+    nn.manual_seed(10)
+    series = np.sin(np.arange(2000) * 0.2).astype(np.float32)[:, None]
+    rnn, head = nn.RNN(1, 16), nn.Linear(16, 1)
+    params = list(rnn.parameters()) + list(head.parameters())
+    opt = nn.optim.Adam(params, lr=0.01)
+    losses = []
+    for _ in range(3):
+        state = None
+        for x, y in BPTTLoader(series, batch_size=8, bptt_length=25):
+            out, state = rnn(x, state)
+            loss = nn.MSELoss()(head(out), y)
+            opt.zero_grad()
+            loss.backward()
+            nn.optim.clip_grad_norm_(params, 1.0)
+            opt.step()
+            state = nn.detach_state(state)
+            losses.append(loss.item())
+    assert np.mean(losses[-5:]) < 0.1 * np.mean(losses[:5])
+
+
+# ------------------------------------------------------------------ examples (small settings)
+
+
+def _example(name):
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "examples" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"example_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_example_rnn_sine():
+    r = _example("rnn_sine").main(epochs=4, n_train=2000, plot=False)
+    assert r["test_mse"] < r["repeat_last_mse"]
+
+
+def test_example_char_lm():
+    r = _example("char_lm").main(
+        epochs=1, hidden=32, bptt=16, batch_size=8, max_chars=20_000, time_budget=20, plot=False
+    )
+    assert r["perplexity_after"] < 0.6 * r["perplexity_before"]
+    assert r["sample_after"].startswith("Elizabeth ")
+
+
+def test_example_seq2seq_addition():
+    r = _example("seq2seq_addition").main(iterations=60, batch_size=32, hidden=32, plot=False)
+    assert r["iterations"] == 60 and 0.0 <= r["exact_match"] <= 1.0
+    assert r["per_char"] > 0.3  # well above chance (1/13) after a few dozen steps
+
+
+def test_example_vanishing_gradients():
+    r = _example("vanishing_gradients").main(steps=40, hidden=8, batch=2, plot=False)
+    rnn, lstm3 = r["tanh RNN"], r["LSTM, forget bias 3"]
+    assert rnn["first"] < 1e-3 * rnn["last"]  # vanishes
+    assert lstm3["first"] > 1e-2 * lstm3["last"]  # the open forget gate carries it
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_language_model_generates_and_keeps_the_training_flag(cell):
+    nn.manual_seed(11)
+    lm = nn.models.RNNLanguageModel(7, embed_dim=4, hidden_size=8, num_layers=2, cell=cell)
+    logits, state = lm(np.zeros((3, 2), np.int64))
+    assert logits.shape == (3, 2, 7)
+    ids = lm.generate([1, 2], 5, temperature=0.5, rng=np.random.default_rng(0))
+    assert ids.shape == (7,) and ids[:2].tolist() == [1, 2] and ids.max() < 7
+    assert lm.training
+    with pytest.raises(ValueError, match="cell"):
+        nn.models.RNNLanguageModel(7, cell="transformer")
+
+
+# ------------------------------------------------------------------ LSTM kernels vs numpy
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_lstm_kernels_match_the_numpy_reference(dtype):
+    from autodiff.kernels.recurrent import (
+        lstm_backward,
+        lstm_backward_ref,
+        lstm_forward_ref,
+        lstm_gates_forward,
+        lstm_output_forward,
+    )
+
+    rng = np.random.default_rng(0)
+    batch, hid = 3, 5
+    a = rng.normal(scale=3.0, size=(batch, 4 * hid)).astype(dtype)
+    c = rng.normal(size=(batch, hid)).astype(dtype)
+    act_ref, c_ref, tc_ref, h_ref = lstm_forward_ref(a, c)
+
+    e = a.copy()
+    e[:, 2 * hid : 3 * hid] *= 2
+    e = np.exp(-e)
+    c_new, tc, h_new = (np.empty_like(c) for _ in range(3))
+    lstm_gates_forward(e, c, c_new, tc)
+    tc = np.exp(tc)
+    lstm_output_forward(e, tc, h_new)
+    tol = dict(rtol=1e-5, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-14)
+    for got, want in ((e, act_ref), (c_new, c_ref), (tc, tc_ref), (h_new, h_ref)):
+        np.testing.assert_allclose(got, want, **tol)
+
+    gh = rng.normal(size=(hid, batch)).astype(dtype).T  # a strided view, as the engine may pass
+    gc = rng.normal(size=(batch, hid)).astype(dtype)
+    ga, gc_prev = np.empty_like(act_ref), np.empty_like(c)
+    lstm_backward(act_ref, tc_ref, c, gh, gc, ga, gc_prev)
+    ga_ref, gc_prev_ref = lstm_backward_ref(act_ref, tc_ref, c, gh, gc)
+    np.testing.assert_allclose(ga, ga_ref, **tol)
+    np.testing.assert_allclose(gc_prev, gc_prev_ref, **tol)
