@@ -4,7 +4,7 @@ One process per workload keeps thread pools and allocator state from one workloa
 out of the next. The report (everything each benchmark printed, with its tables
 and target ratios) goes to ``benchmarks/results/latest.md``.
 
-Run: python benchmarks/run_all.py [name ...]      (names: mlp conv rnn overhead startup viz)
+Run: python benchmarks/run_all.py [name ...]      (names: mlp conv rnn overhead startup viz memory)
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ WORKLOADS = {
     "overhead": "bench_overhead.py",
     "startup": "bench_startup.py",
     "viz": "bench_viz.py",
+    "memory": "bench_memory.py",  # RSS over 20,000 training steps (MLP, CNN, LSTM)
 }
 
 

@@ -582,3 +582,15 @@ def test_plot_model_depth_opens_nested_modules():
 def test_doctests(name):
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
     assert result.failed == 0
+
+
+def test_nn_lstm_time_steps_roll_into_one_box():
+    import nn
+
+    lstm = nn.LSTM(3, 4)
+    out, _ = lstm(np.random.default_rng(0).random((12, 2, 3)).astype(np.float32))
+    loss = out.sum()
+    unrolled = viz.forward_graph(loss)
+    rolled = viz.forward_graph(loss, depth=2, repeats=True)
+    assert "×11" in rolled.source
+    assert len(rolled.body) < len(unrolled.body) / 2

@@ -467,7 +467,9 @@ class _RNNBase(_RecurrentParams):
                 step, hidden = self._stepper(suffix), self._hidden
                 hs: list[Any] = [None] * steps
                 for t in range(steps - 1, -1, -1) if d else range(steps):
-                    s = step(xw[t], s)
+                    # numbered step scopes let drawings roll the unrolled loop into one box
+                    with ad.name_scope(f"step{t}"):
+                        s = step(xw[t], s)
                     hs[t] = hidden(s)
                 outputs.append(ad.stack_steps(hs, time_axis))
                 finals.append(s)
