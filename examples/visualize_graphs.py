@@ -1,4 +1,4 @@
-"""Draw autodiff graphs: the apple bill, an MLP, an unrolled tanh RNN, gradient health.
+"""Draw autodiff graphs: the apple bill, an MLP, an unrolled tanh RNN, gradient health, a CNN.
 
 Writes SVG files (and PNG frames of the apple bill's backward pass) into an
 output folder and prints their paths:
@@ -7,8 +7,8 @@ output folder and prints their paths:
     python examples/visualize_graphs.py --out /tmp/g --format png
 
 Without the Graphviz ``dot`` program only the ``.dot`` sources are written.
-To add a picture (the CNN engineer: see ``draw_cnn``), write a function that
-takes the output folder and returns the paths it wrote, and list it in ``DRAWINGS``.
+To add a picture, write a function that takes the output folder and returns the paths
+it wrote, and list it in ``DRAWINGS``.
 """
 
 from __future__ import annotations
@@ -160,9 +160,29 @@ def draw_model(out: Path) -> list[Path]:
 
 
 def draw_cnn(out: Path) -> list[Path]:
-    """Hook for the CNN engineer: draw a small CNN with ``forward_graph(loss, depth=...)``
-    (it should read conv -> relu -> pool -> ...) and return the written paths."""
-    return []
+    """The lecture notes' CNN, conv -> relu -> pool -> affine -> relu -> affine -> loss.
+
+    Drawn twice from one forward pass: every op (the conv's im2col/GEMM is a single
+    ``conv2d`` node), and with each layer collapsed into a box (``depth=2``: the model's
+    own scope is depth 1, its layers depth 2).
+    """
+    import nn
+
+    nn.manual_seed(0)
+    model = nn.models.SimpleCNN((1, 8, 8), channels=4, kernel_size=3, padding=1, hidden=16)
+    images = ad.Tensor(np.random.default_rng(0).random((2, 1, 8, 8), np.float32), name="images")
+    loss = nn.CrossEntropyLoss()(model(images), np.array([3, 7]))
+    loss.name = "loss"
+    root = type(model).__name__
+    titles = {f"{root}.{n}": f"{n}: {type(m).__name__}" for n, m in model.named_children()}
+    style = {"show_values": False, "box_titles": titles}
+    return [
+        save(viz.forward_graph(loss, title="CNN: every op", **style), out / "cnn_forward"),
+        save(
+            viz.forward_graph(loss, depth=2, title="CNN: one box per layer", **style),
+            out / "cnn_layers",
+        ),
+    ]
 
 
 DRAWINGS: list[Callable[[Path], list[Path]]] = [

@@ -2,7 +2,8 @@
 
 * ``Module``, ``Parameter``, ``Sequential``, ``ModuleList`` (``nn.module``);
 * layers: ``Linear``, activations, ``Dropout``, ``BatchNorm1d/2d``, ``LayerNorm``,
-  ``Embedding``, ``Flatten``, ``Identity`` (``nn.layers``);
+  ``Embedding``, ``Flatten``, ``Identity``, ``Conv2d``, ``ConvTranspose2d``,
+  ``MaxPool2d``, ``AvgPool2d``, ``GlobalAvgPool2d``, ``Dropout2d`` (``nn.layers``);
 * ``nn.init`` (He, Xavier/Glorot, LeCun), ``nn.functional`` (``import nn.functional as F``),
   losses (``CrossEntropyLoss``, ``MSELoss``, ...), ``nn.optim``, ``nn.data``;
 * ``nn.manual_seed(s)`` seeds weight initialisation and dropout masks.
@@ -26,11 +27,16 @@ from .layers import (
     LSTM,
     RNN,
     SELU,
+    AvgPool2d,
     BatchNorm1d,
     BatchNorm2d,
+    Conv2d,
+    ConvTranspose2d,
     Dropout,
+    Dropout2d,
     Embedding,
     Flatten,
+    GlobalAvgPool2d,
     GRUCell,
     Identity,
     LayerNorm,
@@ -38,6 +44,7 @@ from .layers import (
     Linear,
     LogSoftmax,
     LSTMCell,
+    MaxPool2d,
     PReLU,
     ReLU,
     RNNCell,
@@ -129,6 +136,12 @@ __all__ = [
     "Softmax",
     "LogSoftmax",
     "Dropout",
+    "Dropout2d",
+    "Conv2d",
+    "ConvTranspose2d",
+    "MaxPool2d",
+    "AvgPool2d",
+    "GlobalAvgPool2d",
     "BatchNorm1d",
     "BatchNorm2d",
     "LayerNorm",

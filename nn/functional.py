@@ -19,10 +19,15 @@ import numpy as np
 import autodiff as ad
 from autodiff import Tensor
 from autodiff.ops import (
+    avg_pool2d,
+    conv2d,
+    conv_transpose2d,
     elu,
+    global_avg_pool2d,
     leaky_relu,
     linear,
     log_softmax,
+    max_pool2d,
     relu,
     selu,
     sigmoid,
@@ -45,7 +50,13 @@ __all__ = [
     "softmax",
     "log_softmax",
     "linear",
+    "conv2d",
+    "conv_transpose2d",
+    "max_pool2d",
+    "avg_pool2d",
+    "global_avg_pool2d",
     "dropout",
+    "dropout2d",
     "batch_norm",
     "layer_norm",
     "embedding",
@@ -127,12 +138,45 @@ def dropout(
     x = _tensor(x)
     if not training or p == 0.0:
         return x
+    return _apply_mask(x, x.shape, p, rng)
+
+
+def _apply_mask(
+    x: Tensor, shape: tuple[int, ...], p: float, rng: np.random.Generator | None
+) -> Tensor:
+    """x times a constant inverted-dropout mask of ``shape`` (which broadcasts against x)."""
     if p == 1.0:
         return x * 0.0
-    keep = get_rng(rng).random(x.shape) >= p
+    keep = get_rng(rng).random(shape) >= p
     dtype = x.dtype if x.dtype.kind == "f" else ad.DEFAULT_FLOAT
     mask = keep.astype(dtype) * dtype.type(1.0 / (1.0 - p))
     return x * Tensor(mask, _copy=False)
+
+
+def dropout2d(
+    x: Any, p: float = 0.5, training: bool = True, rng: np.random.Generator | None = None
+) -> Tensor:
+    """Channel dropout for (N, C, H, W) input: zero whole feature maps with probability ``p``.
+
+    Neighbouring pixels of a feature map are strongly correlated, so dropping
+    single pixels hardly regularises a convolution; dropping the whole map does
+    (Tompson et al. 2015). Survivors are scaled by 1/(1-p) as in ``dropout``.
+
+    Example:
+        >>> import numpy as np
+        >>> import nn.functional as F
+        >>> y = F.dropout2d(np.ones((1, 4, 2, 2), np.float32), 0.5, rng=np.random.default_rng(0))
+        >>> y.data.reshape(4, -1).tolist()  # each channel all dropped or all kept (and doubled)
+        [[2.0, 2.0, 2.0, 2.0], [0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]]
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout2d probability must be in [0, 1], got {p}")
+    x = _tensor(x)
+    if x.ndim != 4:
+        raise ValueError(f"dropout2d expects input (N, C, H, W), got shape {x.shape}")
+    if not training or p == 0.0:
+        return x
+    return _apply_mask(x, x.shape[:2] + (1, 1), p, rng)
 
 
 def _channel_shape(x: Tensor, channels: int) -> tuple[int, ...]:

@@ -1,4 +1,5 @@
-"""Layers: fully connected, activations, dropout, normalisation, embedding, shape helpers."""
+"""Layers: fully connected, convolution, pooling, activations, dropout, normalisation,
+embedding, shape helpers."""
 
 from .activation import (
     ELU,
@@ -12,11 +13,13 @@ from .activation import (
     Softplus,
     Tanh,
 )
-from .dropout import Dropout
+from .conv import Conv2d, ConvTranspose2d
+from .dropout import Dropout, Dropout2d
 from .embedding import Embedding
 from .flatten import Flatten, Identity
 from .linear import Linear
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from .pooling import AvgPool2d, GlobalAvgPool2d, MaxPool2d
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell, detach_state
 
 __all__ = [
@@ -32,6 +35,12 @@ __all__ = [
     "Softmax",
     "LogSoftmax",
     "Dropout",
+    "Dropout2d",
+    "Conv2d",
+    "ConvTranspose2d",
+    "MaxPool2d",
+    "AvgPool2d",
+    "GlobalAvgPool2d",
     "BatchNorm1d",
     "BatchNorm2d",
     "LayerNorm",

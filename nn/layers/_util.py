@@ -19,3 +19,38 @@ def as_input(x: Any, dtype: Any = None) -> Tensor:
     if isinstance(x, Tensor):
         return x
     return Tensor(np.asarray(x), dtype=dtype or ad.DEFAULT_FLOAT)
+
+
+def check_images(layer: Any, x: Tensor, channels: int | None = None) -> None:
+    """Raise a ValueError naming ``layer`` unless ``x`` is an (N, C, H, W) batch.
+
+    ``channels`` (when given) is the C the layer was built for. The hints cover the
+    two usual slips: a flat (N, H*W) batch fed to a convolution and a single
+    (C, H, W) image without its batch axis.
+    """
+    want = "(N, C, H, W)" if channels is None else f"(N, C, H, W) with C = {channels}"
+    if x.ndim != 4:
+        hint = ""
+        if x.ndim == 2:
+            hint = "; a flat batch needs reshaping first, e.g. x.reshape(-1, 1, 28, 28)"
+        elif x.ndim == 3:
+            hint = "; a single image needs a batch axis, e.g. x[None]"
+        raise ValueError(f"{layer.describe()} expects input {want}, got shape {x.shape}{hint}")
+    if channels is not None and x.shape[1] != channels:
+        raise ValueError(
+            f"{layer.describe()} expects {channels} input channels, got input of shape {x.shape}"
+        )
+
+
+def check_float(layer: Any, x: Tensor, dtype: Any) -> None:
+    """Raise a TypeError naming ``layer`` unless ``x`` has the layer's float ``dtype``.
+
+    The convolution kernels need input and weights of one dtype; converting silently
+    would hide a float64 batch slowing a float32 model down (or the reverse).
+    """
+    if x.dtype != dtype:
+        raise TypeError(
+            f"{layer.describe()} has {np.dtype(dtype).name} weights but got a {x.dtype.name} "
+            f"input of shape {x.shape}; convert the input (x.astype(np.{np.dtype(dtype).name})) "
+            f"or the model (model.astype(np.{x.dtype.name}))"
+        )
