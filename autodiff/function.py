@@ -155,21 +155,51 @@ def _package_dirs() -> tuple[str, ...]:
     return _PACKAGE_DIRS
 
 
-_INSIDE: dict[Any, bool] = {}
+_INSIDE: dict[int, bool] = {}
+
+
+def _user_frame(skip: int) -> tuple[Any, int] | None:
+    """(code, last instruction) of the first frame outside the packages: cheap to take.
+
+    The line number is worked out only when someone asks (``Function.call_site``).
+    Code objects are looked up by ``id``: hashing a code object hashes its whole body.
+    """
+    frame = sys._getframe(skip + 1)
+    while frame is not None:
+        code = frame.f_code
+        inside = _INSIDE.get(id(code))
+        if inside is None:
+            inside = _classify(code)
+        if not inside:
+            return code, frame.f_lasti
+        frame = frame.f_back
+    return None
+
+
+def _classify(code: Any) -> bool:
+    inside = code.co_filename.startswith(_package_dirs())
+    _INSIDE[id(code)] = inside
+    _KEEP_ALIVE.append(code)  # an id stays unique only while its object lives
+    return inside
+
+
+_KEEP_ALIVE: list[Any] = []
+
+
+def _line_of(code: Any, lasti: int) -> int:
+    for start, end, line in code.co_lines():
+        if start <= lasti < end and line is not None:
+            return line
+    return code.co_firstlineno
 
 
 def user_call_site(skip: int = 2) -> tuple[str, int] | None:
     """File and line of the first stack frame outside the autodiff and nn packages."""
-    frame = sys._getframe(skip)
-    while frame is not None:
-        code = frame.f_code
-        inside = _INSIDE.get(code)
-        if inside is None:
-            inside = _INSIDE[code] = code.co_filename.startswith(_package_dirs())
-        if not inside:
-            return code.co_filename, frame.f_lineno
-        frame = frame.f_back
-    return None
+    found = _user_frame(skip)
+    if found is None:
+        return None
+    code, lasti = found
+    return code.co_filename, _line_of(code, lasti)
 
 
 class Function:
@@ -225,7 +255,7 @@ class Function:
     saved: Any
     generation: int
     scope: tuple[str, ...]
-    call_site: tuple[str, int] | None
+    _site: tuple[Any, int] | None
     out_meta: tuple[tuple[tuple[int, ...], np.dtype], ...]
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -273,7 +303,7 @@ class Function:
         self.outputs = tuple([weakref.ref(o) for o in outputs])
         self.out_meta = tuple([(o.data.shape, o.data.dtype) for o in outputs])
         self.scope = config.scope
-        self.call_site = user_call_site() if config.call_sites else None
+        self._site = _user_frame(2) if config.call_sites else None
         gen += 1
         for o in outputs:
             if o.data.dtype.kind in "fc":
@@ -306,6 +336,15 @@ class Function:
     @property
     def released(self) -> bool:
         return getattr(self, "inputs", None) is None
+
+    @property
+    def call_site(self) -> tuple[str, int] | None:
+        """``(file, line)`` of the user code that created this node (None if not recorded)."""
+        site = getattr(self, "_site", None)
+        if site is None:
+            return None
+        code, lasti = site
+        return code.co_filename, _line_of(code, lasti)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} '{self.name}'>"
