@@ -17,11 +17,7 @@ Prints the table and writes it to benchmarks/results/conv.md.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -281,36 +277,11 @@ def gemm(rng: np.random.Generator) -> float:
 
 
 # ------------------------------------------------------------ 4. numba compile times
-_COMPILE_PROBE = """
-import json, sys, time
-t0 = time.perf_counter()
-from autodiff.kernels import KERNELS
-import numpy as np
-out = {"import": time.perf_counter() - t0}
-for name, (fn, make_args) in KERNELS.items():
-    args = make_args(np.float32)
-    t = time.perf_counter()
-    fn(*args)
-    out[name] = time.perf_counter() - t
-print(json.dumps(out))
-"""
-
-
 def compile_times() -> tuple[dict[str, float], dict[str, float]]:
     """First call of each kernel (float32) with an empty cache, then with that cache."""
-    with tempfile.TemporaryDirectory() as cache:
-        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
-        runs = []
-        for _ in range(2):
-            res = subprocess.run(
-                [sys.executable, "-c", _COMPILE_PROBE],
-                env=env,
-                capture_output=True,
-                text=True,
-                check=True,
-            )
-            runs.append(json.loads(res.stdout.strip().splitlines()[-1]))
-    return runs[0], runs[1]
+    from bench_startup import kernel_times
+
+    return kernel_times()
 
 
 # ------------------------------------------------------------ report

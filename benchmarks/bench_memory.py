@@ -34,11 +34,8 @@ def rss_mb() -> float:
         return int(f.read().split()[1]) * PAGE / 2**20
 
 
-def mlp_step() -> Callable[[], float]:
-    rng = np.random.default_rng(0)
-    model = nn.models.MLP([32, 64, 64, 10])
+def classifier_step(model: nn.Module, x: np.ndarray, y: np.ndarray) -> Callable[[], float]:
     opt = nn.optim.Adam(model.parameters(), lr=1e-3)
-    x, y = rng.normal(size=(16, 32)).astype(np.float32), rng.integers(0, 10, 16)
 
     def step() -> float:
         opt.zero_grad()
@@ -48,6 +45,12 @@ def mlp_step() -> Callable[[], float]:
         return loss.item()
 
     return step
+
+
+def mlp_step() -> Callable[[], float]:
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(16, 32)).astype(np.float32), rng.integers(0, 10, 16)
+    return classifier_step(nn.models.MLP([32, 64, 64, 10]), x, y)
 
 
 def cnn_step() -> Callable[[], float]:
@@ -55,17 +58,8 @@ def cnn_step() -> Callable[[], float]:
     model = nn.Sequential(
         nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(64, 10)
     )
-    opt = nn.optim.SGD(model.parameters(), lr=0.01)
     x, y = rng.normal(size=(8, 1, 8, 8)).astype(np.float32), rng.integers(0, 10, 8)
-
-    def step() -> float:
-        opt.zero_grad()
-        loss = nn.functional.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        return loss.item()
-
-    return step
+    return classifier_step(model, x, y)
 
 
 def lstm_step() -> Callable[[], float]:

@@ -49,12 +49,18 @@ def _probe(code: str, env: dict[str, str]) -> dict[str, float]:
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
-def main() -> dict[str, float]:
-    imports = sorted(_probe(_IMPORT_PROBE, dict(os.environ))["import"] for _ in range(5))
+def kernel_times() -> tuple[dict[str, float], dict[str, float]]:
+    """Seconds to import and to first-call each kernel: cold (empty cache), then warm."""
     with tempfile.TemporaryDirectory() as cache:
         env = {**os.environ, "NUMBA_CACHE_DIR": cache}
         cold = _probe(_KERNEL_PROBE, env)
         warm = _probe(_KERNEL_PROBE, env)
+    return cold, warm
+
+
+def main() -> dict[str, float]:
+    imports = sorted(_probe(_IMPORT_PROBE, dict(os.environ))["import"] for _ in range(5))
+    cold, warm = kernel_times()
     rows = [
         [name, f"{cold[name] * 1e3:.0f}", f"{warm[name] * 1e3:.0f}"]
         for name in cold
