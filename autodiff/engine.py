@@ -183,6 +183,10 @@ def backward(
     # as bare numpy arrays and are wrapped in Tensors only where a Tensor is needed
     # (an op without a fast array path, retained grads, leaves, traces).
     arrays = not create_graph
+    # Sums of several incoming gradients that this loop allocated itself (id -> array,
+    # holding the array so the id stays unique): those are added to in place, which
+    # saves an allocation per extra use of a weight (35 per step for a 35-step RNN).
+    owned: dict[int, np.ndarray] = {}
 
     def receive(x: Tensor, gx: Any) -> None:
         key = id(x)
@@ -229,6 +233,8 @@ def backward(
                             entry = grads.pop(key, None)
                         if entry is not None:
                             gy = entry[1]
+                            # handed to a backward, it may come back as another input's grad
+                            owned.pop(id(gy), None)
                             if y.retains_grad and wanted is None:
                                 g = _wrap(gy) if arrays else gy
                                 y.grad = _own(g, handed) if y.grad is None else y.grad + g
@@ -292,7 +298,18 @@ def backward(
                         fixed.append(_as_tensor(gx))
                     key = id(x)
                     prev = grads.get(key)
-                    grads[key] = (x, gx) if prev is None else (x, prev[1] + gx)
+                    if prev is None:
+                        grads[key] = (x, gx)
+                    elif arrays:
+                        total = prev[1]
+                        if id(total) in owned:
+                            total += gx  # a sum this loop allocated: nothing else can see it
+                        else:
+                            total = total + gx
+                            owned[id(total)] = total
+                        grads[key] = (x, total)
+                    else:
+                        grads[key] = (x, prev[1] + gx)
                     creator = x.creator
                     if creator is None:
                         leaves[key] = x

@@ -392,3 +392,24 @@ def test_gradgradcheck_catches_a_non_differentiable_backward():
 def test_gradcheck_requires_float64():
     with pytest.raises(TypeError, match="float64"):
         gradcheck(lambda t: t * 2, [np.ones(2, np.float32)])
+
+
+def test_gradient_sums_with_shared_arrays_stay_correct():
+    # add passes one array to both inputs; the engine adds further gradients into
+    # sums it allocated itself, never into an array another tensor still holds.
+    def f(x, w_first):
+        p, q = x * 2.0, x * 3.0 * 1.0  # q one op deeper, so w's add runs before r's mul
+        w = p + q  # p and q receive the same upstream array (w's summed gradient)
+        w_terms = w * 1.0 + w * 2.0  # w's gradient is a sum of two
+        r = p * 5.0  # p receives one more gradient
+        z = w_terms + r if w_first else r + w_terms
+        return z.sum()
+
+    data = np.random.default_rng(0).normal(size=(3, 4))
+    for w_first in (True, False):
+        x = ad.tensor(data, requires_grad=True)
+        f(x, w_first).backward()
+        x2 = ad.tensor(data, requires_grad=True)
+        (expected,) = ad.grad(f(x2, w_first), [x2], create_graph=True)
+        np.testing.assert_allclose(x.grad.data, expected.data, rtol=1e-12)
+        np.testing.assert_allclose(x.grad.data, np.full((3, 4), 3 * (2 + 3) + 10.0))
