@@ -12,7 +12,6 @@ thread pools; see benchmarks/README.md for what it changes and why.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import platform
 import time
@@ -26,34 +25,14 @@ __all__ = ["Timing", "interleaved", "markdown_table", "machine_summary", "tune_p
 
 
 def tune_process() -> list[str]:
-    """Process settings that matter on small VMs; returns a description of what was set.
+    """The process settings ``autodiff`` applies on import (``autodiff.kernels.runtime``).
 
-    * numba's ``workqueue`` threading layer: its workers sleep after a parallel region,
-      while OpenMP workers spin and steal the two cores from OpenBLAS's threads;
-    * glibc malloc keeps freed blocks up to 32 MB in the heap instead of unmapping them,
-      and numpy stops asking for transparent huge pages: in these VMs first-touch page
-      faults cost ~1 ms per MB (4x that with the huge-page request), more than the
-      im2col kernel itself.
-
-    Must run before numba launches its thread pool (the first parallel kernel call).
+    Applied here before anything starts thread pools, so that the PyTorch and numpy
+    contenders run under the same settings as seegrad.
     """
-    notes = []
-    if "NUMBA_THREADING_LAYER" not in os.environ:
-        os.environ["NUMBA_THREADING_LAYER"] = "workqueue"
-    notes.append(f"NUMBA_THREADING_LAYER={os.environ['NUMBA_THREADING_LAYER']}")
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        m_trim_threshold, m_mmap_threshold = -1, -3
-        libc.mallopt(m_mmap_threshold, 32 * 2**20)
-        libc.mallopt(m_trim_threshold, 2**30)
-        notes.append("mallopt(M_MMAP_THRESHOLD=32MB, M_TRIM_THRESHOLD=1GB)")
-    except OSError:
-        notes.append("mallopt unavailable (not glibc)")
-    setter = getattr(np._core.multiarray, "_set_madvise_hugepage", None)
-    if setter is not None:
-        setter(False)
-        notes.append("numpy madvise hugepage off")
-    return notes
+    from autodiff.kernels import runtime
+
+    return list(runtime.tune())
 
 
 @dataclass

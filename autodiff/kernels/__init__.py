@@ -12,6 +12,7 @@ cache load) and the warm first call of every kernel: ``fn(*make_args())``.
 
 import numpy as np
 
+from . import runtime
 from .conv import col2im, conv_out_size, im2col
 from .pool import (
     avg_pool2d_backward,
@@ -22,6 +23,8 @@ from .pool import (
     pool_out_size,
 )
 from .reference import max_pool2d_forward_ref
+
+runtime.tune()  # before numba starts its thread pool (the first parallel kernel call)
 
 __all__ = [
     "KERNELS",
