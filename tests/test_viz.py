@@ -525,7 +525,7 @@ def test_dot_for_a_10k_node_graph_is_fast():
 
 # ------------------------------------------------------------------ nn.viz.plot_model
 def test_plot_model_layers_shapes_and_params():
-    nn = pytest.importorskip("nn")
+    import nn
     from nn.viz import plot_model
 
     model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.BatchNorm1d(8), nn.Linear(8, 2))
@@ -546,7 +546,7 @@ def test_plot_model_layers_shapes_and_params():
 
 
 def test_plot_model_depth_opens_nested_modules():
-    nn = pytest.importorskip("nn")
+    import nn
     from nn.viz import plot_model
 
     class Net(nn.Module):

@@ -1,7 +1,10 @@
-"""Plain-numpy reference implementations of the kernels, for tests only.
+"""Plain-numpy reference implementations of the kernels.
 
-They favour obviousness over speed: explicit padding, one strided slice per kernel tap
-(i, j), and the same layouts and conventions as the numba kernels (see conv.py, pool.py).
+The tests compare every numba kernel with its twin here, and the ops run these
+twins for tiny problems (``autodiff.ops.conv.SMALL_PROBLEM``), where starting
+numba's parallel region costs more than the work. They favour obviousness over
+speed: explicit padding, one strided slice per kernel tap (i, j), and the same
+layouts and conventions as the numba kernels (see conv.py, pool.py).
 """
 
 import numpy as np
