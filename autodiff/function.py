@@ -300,8 +300,13 @@ class Function:
             if t.generation > gen:
                 gen = t.generation
         self.generation = gen
-        self.outputs = tuple([weakref.ref(o) for o in outputs])
-        self.out_meta = tuple([(o.data.shape, o.data.dtype) for o in outputs])
+        if len(outputs) == 1:  # the common case, without building lists
+            o = outputs[0]
+            self.outputs = (weakref.ref(o),)
+            self.out_meta = ((o.data.shape, o.data.dtype),)
+        else:
+            self.outputs = tuple([weakref.ref(o) for o in outputs])
+            self.out_meta = tuple([(o.data.shape, o.data.dtype) for o in outputs])
         self.scope = config.scope
         self._site = _user_frame(2) if config.call_sites else None
         gen += 1
