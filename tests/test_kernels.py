@@ -202,6 +202,34 @@ def test_max_pool_nan_propagates():
     np.testing.assert_array_equal(gx[0, 0], [[0.0, 1.0, 1.0, 0.0]])
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("stride", [(1, 1), (2, 2), (3, 1), (1, 2)])
+def test_max_pool_2x2_fast_path_matches_reference(stride, dtype):
+    # 2x2 windows without padding take their own straight-line code (kernels/pool.py);
+    # small integers make ties, overlapping strides make accumulation.
+    rng = np.random.default_rng(sum(stride))
+    x = rng.integers(-2, 3, size=(2, 3, 7, 9)).astype(dtype)
+    args = (2, 2, *stride, 0, 0)
+    y = max_pool2d_forward(x, *args)
+    np.testing.assert_array_equal(y, max_pool2d_forward_ref(x, *args))
+    gy = rng.standard_normal(y.shape).astype(dtype)
+    gx = max_pool2d_backward(gy, x, y, *args)
+    np.testing.assert_allclose(gx, max_pool2d_backward_ref(gy, x, y, *args), **tol(dtype))
+    ggx = rng.standard_normal(x.shape).astype(dtype)
+    ggy = max_pool2d_gather(ggx, x, y, *args)
+    np.testing.assert_allclose(ggy, max_pool2d_gather_ref(ggx, x, y, *args), **tol(dtype))
+
+
+def test_max_pool_2x2_nan_propagates_like_the_general_path():
+    x = np.array([[[[1.0, np.nan, 2.0, 0.0], [0.0, 0.0, 5.0, 5.0]]]])
+    y = max_pool2d_forward(x, 2, 2, 2, 2, 0, 0)
+    assert np.isnan(y[0, 0, 0, 0]) and y[0, 0, 0, 1] == 5.0
+    gx = max_pool2d_backward(np.array([[[[3.0, 4.0]]]]), x, y, 2, 2, 2, 2, 0, 0)
+    np.testing.assert_array_equal(gx[0, 0], [[0.0, 3.0, 0.0, 0.0], [0.0, 0.0, 2.0, 2.0]])
+    ggy = max_pool2d_gather(np.arange(8.0).reshape(1, 1, 2, 4), x, y, 2, 2, 2, 2, 0, 0)
+    np.testing.assert_array_equal(ggy[0, 0], [[1.0, 6.5]])
+
+
 # ---------------------------------------------------------------- average pooling
 
 

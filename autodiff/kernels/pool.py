@@ -58,6 +58,9 @@ def max_pool2d_forward(x, kh, kw, sh, sw, ph, pw):
     oh = pool_out_size(h, kh, sh, ph)
     ow = pool_out_size(w, kw, sw, pw)
     y = np.empty((n, c, oh, ow), dtype=x.dtype)
+    if _is_2x2(kh, kw, ph, pw):
+        _max_2x2_forward(x, y, sh, sw)
+        return y
     for p in prange(n * c):
         src = x[p // c, p % c]
         dst = y[p // c, p % c]
@@ -82,6 +85,9 @@ def max_pool2d_backward(gy, x, y, kh, kw, sh, sw, ph, pw):
     n, c, h, w = x.shape
     oh, ow = y.shape[2], y.shape[3]
     gx = np.zeros(x.shape, dtype=gy.dtype)
+    if _is_2x2(kh, kw, ph, pw):
+        _max_2x2_backward(gy, x, y, gx, sh, sw)
+        return gx
     for p in prange(n * c):
         b = p // c
         ci = p % c
@@ -114,6 +120,9 @@ def max_pool2d_gather(ggx, x, y, kh, kw, sh, sw, ph, pw):
     n, c, h, w = x.shape
     oh, ow = y.shape[2], y.shape[3]
     ggy = np.empty(y.shape, dtype=ggx.dtype)
+    if _is_2x2(kh, kw, ph, pw):
+        _max_2x2_gather(ggx, x, y, ggy, sh, sw)
+        return ggy
     for p in prange(n * c):
         b = p // c
         ci = p % c
@@ -133,6 +142,95 @@ def max_pool2d_gather(ggx, x, y, kh, kw, sh, sw, ph, pw):
                             acc += g[hi, wi]
                 ggy[b, ci, yo, xo] = acc / count if count > 0 else 0.0
     return ggy
+
+
+# ------------------------------------------------------------------ 2x2 windows
+# The 2x2 window without padding is most CNNs' pooling layer. With the window size a
+# compile-time constant, the four taps are straight-line code without loop control or
+# clipping: 3-5x faster than the general loops, whose two-iteration inner loops cost more
+# than their work (measured on (64,16,28,28) float32: 0.7 vs 3.3 ms forward).
+
+
+@njit(cache=True, inline="always")
+def _is_2x2(kh, kw, ph, pw):
+    return kh == 2 and kw == 2 and ph == 0 and pw == 0
+
+
+@njit(cache=True, inline="always")
+def _max4(a, b, c, d):
+    """Max of four values, NaN if any is NaN; branch-free (random data defeats predictors)."""
+    m = a if a > b else b
+    m2 = c if c > d else d
+    m = m if m > m2 else m2
+    nan = (a != a) | (b != b) | (c != c) | (d != d)
+    return np.nan if nan else m
+
+
+@njit(cache=True, parallel=True)
+def _max_2x2_forward(x, y, sh, sw):
+    n, c, h, w = x.shape
+    oh, ow = y.shape[2], y.shape[3]
+    for p in prange(n * c):
+        src = x[p // c, p % c]
+        dst = y[p // c, p % c]
+        for yo in range(oh):
+            r0 = src[yo * sh]
+            r1 = src[yo * sh + 1]
+            for xo in range(ow):
+                j = xo * sw
+                dst[yo, xo] = _max4(r0[j], r0[j + 1], r1[j], r1[j + 1])
+
+
+@njit(cache=True, inline="always")
+def _hit(v, m):
+    return (v == m) | ((v != v) & (m != m))
+
+
+@njit(cache=True, parallel=True)
+def _max_2x2_backward(gy, x, y, gx, sh, sw):
+    n, c, h, w = x.shape
+    oh, ow = y.shape[2], y.shape[3]
+    for p in prange(n * c):
+        b = p // c
+        ci = p % c
+        src = x[b, ci]
+        dst = gx[b, ci]
+        for yo in range(oh):
+            r0, r1 = src[yo * sh], src[yo * sh + 1]
+            d0, d1 = dst[yo * sh], dst[yo * sh + 1]
+            for xo in range(ow):
+                j = xo * sw
+                m = y[b, ci, yo, xo]
+                h00, h01 = _hit(r0[j], m), _hit(r0[j + 1], m)
+                h10, h11 = _hit(r1[j], m), _hit(r1[j + 1], m)
+                count = h00 + h01 + h10 + h11
+                share = gy[b, ci, yo, xo] / max(count, 1)
+                d0[j] += share * h00
+                d0[j + 1] += share * h01
+                d1[j] += share * h10
+                d1[j + 1] += share * h11
+
+
+@njit(cache=True, parallel=True)
+def _max_2x2_gather(ggx, x, y, ggy, sh, sw):
+    n, c, h, w = x.shape
+    oh, ow = y.shape[2], y.shape[3]
+    for p in prange(n * c):
+        b = p // c
+        ci = p % c
+        src = x[b, ci]
+        g = ggx[b, ci]
+        for yo in range(oh):
+            r0, r1 = src[yo * sh], src[yo * sh + 1]
+            g0, g1 = g[yo * sh], g[yo * sh + 1]
+            for xo in range(ow):
+                j = xo * sw
+                m = y[b, ci, yo, xo]
+                h00, h01 = _hit(r0[j], m), _hit(r0[j + 1], m)
+                h10, h11 = _hit(r1[j], m), _hit(r1[j + 1], m)
+                count = h00 + h01 + h10 + h11
+                acc = g0[j] * h00 + g0[j + 1] * h01 + g1[j] * h10 + g1[j + 1] * h11
+                ggy[b, ci, yo, xo] = acc / max(count, 1)
 
 
 @njit(cache=True, parallel=True)
