@@ -39,14 +39,16 @@ import nn  # noqa: E402
 OUT = Path("out/vanishing_gradients")
 
 
-def make_models(n_in: int, hidden: int, seed: int) -> dict[str, nn.Module]:
-    """The four recurrences compared, all with PyTorch-style U(+-1/sqrt(H)) weights."""
+def make_models(n_in: int, hidden: int, seed: int, unroll: bool = False) -> dict[str, nn.Module]:
+    """The four recurrences compared, all with PyTorch-style U(+-1/sqrt(H)) weights.
+
+    ``unroll=True`` records one node per time step, for the drawings."""
     models: dict[str, nn.Module] = {}
     nn.manual_seed(seed)
-    models["tanh RNN"] = nn.RNN(n_in, hidden)
+    models["tanh RNN"] = nn.RNN(n_in, hidden, unroll=unroll)
     for bias in (0.0, 1.0, 3.0):
         nn.manual_seed(seed)
-        lstm = nn.LSTM(n_in, hidden)
+        lstm = nn.LSTM(n_in, hidden, unroll=unroll)
         lstm.bias_l0.data[hidden : 2 * hidden] = bias  # gate blocks i, f, g, o
         models[f"LSTM, forget bias {bias:g}"] = lstm
     return models
@@ -109,7 +111,7 @@ def _health_graphs(seed: int, steps: int = 6) -> None:
         print("(Graphviz 'dot' not found: skipping the health-coloured graphs)")
         return
     x = np.random.default_rng(seed).normal(size=(steps, 1, 4)).astype(np.float32)
-    models = make_models(4, 8, seed)
+    models = make_models(4, 8, seed, unroll=True)
     for key, name in (("rnn", "tanh RNN"), ("lstm", "LSTM, forget bias 1")):
         out, _ = models[name](ad.tensor(x, requires_grad=True, name="x"))
         loss = out[-1].sum()

@@ -153,11 +153,13 @@ def test_rnn_cell_second_order(nonlinearity, case):
     assert gradgradcheck(f, inputs)
 
 
-def test_second_order_through_an_unrolled_lstm():
-    # create_graph=True goes through the differentiable backward of every step node
+@pytest.mark.parametrize("unroll", [False, True])
+def test_second_order_through_an_lstm(unroll):
+    # create_graph=True goes through the differentiable backward of the sequence node
+    # (which replays the steps) or of every step node
     rng = np.random.default_rng(0)
     nn.manual_seed(0)
-    lstm = nn.LSTM(2, 2, dtype=F64)
+    lstm = nn.LSTM(2, 2, dtype=F64, unroll=unroll)
     names = [n for n, _ in lstm.named_parameters()]
     params = [p.data.copy() for p in lstm.parameters()]
 
@@ -189,6 +191,51 @@ def test_layer_equals_a_loop_over_its_cell(mode):
         state = cell(x[t], state)
         h = state[0] if mode == "lstm" else state
         np.testing.assert_allclose(out.data[t], h.data, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "mode, kwargs",
+    [
+        ("rnn", {}),
+        ("rnn", {"nonlinearity": "relu", "bidirectional": True}),
+        ("lstm", {"num_layers": 2, "bidirectional": True}),
+        ("lstm", {"batch_first": True}),
+        ("gru", {"bidirectional": True, "batch_first": True}),
+        ("gru", {"bias": False, "num_layers": 2}),
+    ],
+)
+def test_sequence_node_equals_the_unrolled_steps(mode, kwargs):
+    # The fused sequence node and one step node per time step: same outputs, final
+    # states and gradients (for every parameter, the input and the initial state).
+    rng = np.random.default_rng(4)
+    results = []
+    for unroll in (False, True):
+        nn.manual_seed(5)
+        layer = LAYERS[mode](3, 4, unroll=unroll, **kwargs)
+        d = 2 if kwargs.get("bidirectional") else 1
+        shape = (2, 6, 3) if kwargs.get("batch_first") else (6, 2, 3)
+        x = ad.tensor(rng.normal(size=shape).astype(np.float32), requires_grad=True)
+        rng = np.random.default_rng(4)  # the same data for both layers
+        h0 = ad.tensor(np.full((kwargs.get("num_layers", 1) * d, 2, 4), 0.3, np.float32))
+        h0.requires_grad = True
+        state = (h0, h0 * 0.5) if mode == "lstm" else h0
+        out, final = layer(x, state)
+        finals = list(final) if mode == "lstm" else [final]
+        loss = (out * out).sum() + sum((f * float(k + 2)).sum() for k, f in enumerate(finals))
+        loss.backward()
+        grads = [x.grad.data, h0.grad.data] + [p.grad.data for p in layer.parameters()]
+        results.append(([out.data, *[f.data for f in finals]], grads))
+    (values, grads), (values_u, grads_u) = results
+    for a, b in zip(values + grads, values_u + grads_u):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def test_unroll_records_one_node_per_step_and_the_default_one_per_layer():
+    x = np.ones((5, 2, 3), np.float32)
+    for unroll, op, count in ((False, "lstm_sequence", 1), (True, "lstm_step", 5)):
+        out, _ = nn.LSTM(3, 4, unroll=unroll)(x)
+        names = [n.op for n in ad.graph.trace(out).nodes]
+        assert names.count(op) == count, names
 
 
 @pytest.mark.parametrize("mode", ["rnn", "lstm", "gru"])
@@ -305,10 +352,11 @@ def test_torch_state_dict_round_trip(mode):
 # ------------------------------------------------------------------ long sequences
 
 
-def test_a_1000_step_lstm_backpropagates_in_bounded_memory():
+@pytest.mark.parametrize("unroll", [False, True])
+def test_a_1000_step_lstm_backpropagates_in_bounded_memory(unroll):
     nn.manual_seed(8)
     batch, n_in, hidden, steps = 4, 8, 32, 1000
-    lstm = nn.LSTM(n_in, hidden)
+    lstm = nn.LSTM(n_in, hidden, unroll=unroll)
     x = np.random.default_rng(0).normal(size=(steps, batch, n_in)).astype(np.float32)
     gc.collect()
     tracemalloc.start()

@@ -587,7 +587,7 @@ def test_doctests(name):
 def test_nn_lstm_time_steps_roll_into_one_box():
     import nn
 
-    lstm = nn.LSTM(3, 4)
+    lstm = nn.LSTM(3, 4, unroll=True)
     out, _ = lstm(np.random.default_rng(0).random((12, 2, 3)).astype(np.float32))
     loss = out.sum()
     unrolled = viz.forward_graph(loss)

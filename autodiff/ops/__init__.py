@@ -40,6 +40,7 @@ from .recurrent import (
     unstack,
 )
 from .reductions import argmax, argmin, logsumexp, max, mean, min, std, sum, var
+from .sequence import gru_sequence, lstm_sequence, rnn_sequence
 from .shape import (
     astype,
     broadcast_to,
@@ -129,4 +130,7 @@ __all__ = [
     "gru_cell",
     "unstack",
     "stack_steps",
+    "rnn_sequence",
+    "lstm_sequence",
+    "gru_sequence",
 ]

@@ -74,10 +74,41 @@ def _check_step(name: str, xw: np.ndarray, h: np.ndarray, w_h: np.ndarray, gates
     return hidden
 
 
+#: What a step's ``gate_grads`` returns, on arrays: the gradient of its projected input
+#: ``xw``, of ``a_h = h @ W_h (+ b_h)``, of ``h`` other than through ``a_h`` (None if
+#: there is no such path) and of the previous cell state (LSTM only, else None).
+GateGrads = tuple[np.ndarray, np.ndarray, "np.ndarray | None", "np.ndarray | None"]
+
+
+def _step_grads(step: Function, grads: GateGrads) -> tuple[np.ndarray | None, ...]:
+    """A step's input gradients from its gate gradients, the same rule for every cell.
+
+    Inputs are ``(xw, h[, c], W_h[, b_h])``: ``gxw``; ``gh = ga_h @ W_h.T + direct``;
+    ``gc``; ``gW_h = h.T @ ga_h``; ``gb_h = sum(ga_h, axis=0)``.
+    """
+    g_xw, g_ah, g_direct, g_c = grads
+    xw, h, *rest = step.inputs
+    c = rest.pop(0) if step.has_cell else None
+    w_h = rest[0]
+    gh = None
+    if h.requires_grad:
+        gh = g_ah @ w_h.data.T
+        if g_direct is not None:
+            gh += g_direct
+    out = [g_xw if xw.requires_grad else None, gh]
+    if c is not None:
+        out.append(g_c if c.requires_grad else None)
+    out.append(h.data.T @ g_ah if w_h.requires_grad else None)
+    if len(rest) == 2:
+        out.append(g_ah.sum(axis=0) if rest[1].requires_grad else None)
+    return tuple(out)
+
+
 class RNNStep(Function):
     """One Elman step ``h' = act(xw + h @ W_h)`` (act = tanh or relu), inputs (xw, h, W_h)."""
 
     name = "rnn_step"
+    has_cell = False  # carries a cell state c besides h
     rule = "ga = gh' * act'(a); gxw = ga, gh = ga @ W_h.T, gW_h = h.T @ ga"
 
     def __init__(self, nonlinearity: str = "tanh") -> None:
@@ -96,20 +127,18 @@ class RNNStep(Function):
         self.saved = y
         return y
 
-    def backward_arrays(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
+    def gate_grads(self, gy: np.ndarray, xw: np.ndarray, h: np.ndarray, *rest: Any) -> GateGrads:
         y = self.saved
-        xw, h, w_h = self.inputs
         if self.nonlinearity == "tanh":
             ga = y * y
             np.subtract(1, ga, out=ga)
             ga *= gy
         else:
             ga = gy * (y > 0)
-        return (
-            ga if xw.requires_grad else None,
-            ga @ w_h.data.T if h.requires_grad else None,
-            h.data.T @ ga if w_h.requires_grad else None,
-        )
+        return ga, ga, None, None
+
+    def backward_arrays(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        return _step_grads(self, self.gate_grads(gy, *[t.data for t in self.inputs]))
 
     def backward(self, gy: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         xw, h, w_h = self.inputs
@@ -157,6 +186,7 @@ class LSTMStep(Function):
     """
 
     name = "lstm_step"
+    has_cell = True  # carries a cell state c besides h
     rule = (
         "gc_tot = gc' + gh' * o * (1 - tanh(c')**2); "
         "gi = gc_tot * g, gf = gc_tot * c, gg = gc_tot * i, go = gh' * tanh(c'); "
@@ -188,20 +218,17 @@ class LSTMStep(Function):
         self.saved = (act, tc)
         return h_new, c_new
 
-    def backward_arrays(
-        self, gh: np.ndarray, gc: np.ndarray
-    ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None, np.ndarray | None]:
+    def gate_grads(
+        self, gh: np.ndarray, gc: np.ndarray, xw: np.ndarray, h: np.ndarray, c: np.ndarray, *rest
+    ) -> GateGrads:
         act, tc = self.saved
-        xw, h, c, w_h = self.inputs
         ga = np.empty_like(act)
         gc_prev = np.empty_like(tc)
-        lstm_backward(act, tc, c.data, gh, gc, ga, gc_prev)
-        return (
-            ga if xw.requires_grad else None,
-            ga @ w_h.data.T if h.requires_grad else None,
-            gc_prev if c.requires_grad else None,
-            h.data.T @ ga if w_h.requires_grad else None,
-        )
+        lstm_backward(act, tc, c, gh, gc, ga, gc_prev)
+        return ga, ga, None, gc_prev
+
+    def backward_arrays(self, gh: np.ndarray, gc: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        return _step_grads(self, self.gate_grads(gh, gc, *[t.data for t in self.inputs]))
 
     def backward(self, gh: Tensor, gc: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         xw, h, c, w_h = self.inputs
@@ -234,6 +261,7 @@ class GRUStep(Function):
     """
 
     name = "gru_step"
+    has_cell = False  # carries a cell state c besides h
     rule = (
         "gn = gh' (1 - z) (1 - n**2); gz = gh' (h - n) z (1 - z); gr = gn a_h_n r (1 - r); "
         "gxw = [gr, gz, gn], ga_h = [gr, gz, gn r]; gh = gh' z + ga_h @ W_h.T, "
@@ -259,9 +287,8 @@ class GRUStep(Function):
         self.saved = (rz, n, ah[:, 2 * hid :])
         return h_new
 
-    def backward_arrays(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
+    def gate_grads(self, gy: np.ndarray, xw: np.ndarray, h: np.ndarray, *rest: Any) -> GateGrads:
         rz, n, ahn = self.saved
-        xw, h, w_h = self.inputs[:3]
         hid = n.shape[1]
         r, z = rz[:, :hid], rz[:, hid:]
         gxw = np.empty_like(rz, shape=(n.shape[0], 3 * hid))
@@ -275,22 +302,14 @@ class GRUStep(Function):
         grz[:, :hid] *= gn
         grz[:, :hid] *= ahn
         grz[:, hid:] *= gy
-        grz[:, hid:] *= h.data - n
+        grz[:, hid:] *= h - n
         gxw[:, : 2 * hid] = grz
         gah = gxw.copy()
         gah[:, 2 * hid :] *= r
-        gh = None
-        if h.requires_grad:
-            gh = gah @ w_h.data.T
-            gh += gy * z
-        out = (
-            gxw if xw.requires_grad else None,
-            gh,
-            h.data.T @ gah if w_h.requires_grad else None,
-        )
-        if len(self.inputs) == 4:
-            return out + (gah.sum(axis=0) if self.inputs[3].requires_grad else None,)
-        return out
+        return gxw, gah, gy * z, None
+
+    def backward_arrays(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        return _step_grads(self, self.gate_grads(gy, *[t.data for t in self.inputs]))
 
     def backward(self, gy: Tensor) -> tuple[Tensor, ...]:
         xw, h, w_h = self.inputs[:3]
