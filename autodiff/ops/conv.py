@@ -174,6 +174,48 @@ def cast_like(g: Tensor, like: Tensor | np.ndarray) -> Tensor:
     return g if g.dtype == like.dtype else astype(g, like.dtype)
 
 
+def _input_grad(gymat: np.ndarray, w: np.ndarray, spec: ConvSpec, x_shape: tuple) -> np.ndarray:
+    """conv^T: col2im(W_mat.T @ gymat) per group, an array of shape ``x_shape``."""
+    o, groups = w.shape[0], spec.groups
+    w_mat = np.ascontiguousarray(w).reshape(o, -1)
+    if groups == 1:
+        gcols = w_mat.T @ gymat
+    else:
+        rows, og = w_mat.shape[1], o // groups
+        gcols = np.empty((rows * groups, gymat.shape[1]), dtype=gymat.dtype)
+        for k in range(groups):
+            np.matmul(
+                w_mat[k * og : (k + 1) * og].T,
+                gymat[k * og : (k + 1) * og],
+                out=gcols[k * rows : (k + 1) * rows],
+            )
+    args = spec.kernel_args(*w.shape[2:])
+    return run_kernel(col2im, col2im_ref, gcols.size, gcols, x_shape, *args)
+
+
+def _weight_grad(
+    x: np.ndarray, gymat: np.ndarray, cols: np.ndarray | None, spec: ConvSpec, kernel_hw: tuple
+) -> np.ndarray:
+    """dL/dW = gymat @ cols.T per group, with ``cols = im2col(x)`` unless it is given."""
+    if cols is None:
+        args = spec.kernel_args(*kernel_hw)
+        size = x.size * args[0] * args[1]
+        cols = run_kernel(im2col, im2col_ref, size, np.ascontiguousarray(x), *args)
+    o, groups = gymat.shape[0], spec.groups
+    if groups == 1:
+        gw = gymat @ cols.T
+    else:
+        rows, og = cols.shape[0] // groups, o // groups
+        gw = np.empty((o, rows), dtype=x.dtype)
+        for k in range(groups):
+            np.matmul(
+                gymat[k * og : (k + 1) * og],
+                cols[k * rows : (k + 1) * rows].T,
+                out=gw[k * og : (k + 1) * og],
+            )
+    return gw.reshape(o, x.shape[1] // groups, *kernel_hw)
+
+
 class Conv2d(Function):
     rule = "gx = conv_transpose2d(gy, W), gW = conv2d_weight_grad(x, gy), gb = sum(gy, (0, 2, 3))"
 
@@ -197,6 +239,21 @@ class Conv2d(Function):
         if is_grad_enabled() and cols.nbytes <= COLS_CACHE_BYTES:
             self.saved = cols
         return y
+
+    def backward_arrays(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
+        # The nodes of ``backward`` on arrays, sharing one transposed copy of gy.
+        x, w = self.inputs[0], self.inputs[1]
+        gy = gy.astype(x.dtype, copy=False)
+        gymat = _as_gymat(gy)
+        gx = gw = None
+        if x.requires_grad:
+            gx = _input_grad(gymat, w.data, self.spec, x.shape)
+        if w.requires_grad:
+            gw = _weight_grad(x.data, gymat, getattr(self, "saved", None), self.spec, w.shape[2:])
+        self.saved = None
+        if len(self.inputs) == 2:
+            return gx, gw
+        return gx, gw, gy.sum(axis=(0, 2, 3)) if self.inputs[2].requires_grad else None
 
     def backward(self, gy: Tensor) -> tuple[Tensor | None, ...]:
         x, w = self.inputs[0], self.inputs[1]
@@ -239,21 +296,7 @@ class ConvTranspose2d(Function):
                 f"conv_transpose2d: an output of size {self.out_hw} does not convolve back to "
                 f"the input's size {g.shape[2:]} with weight {w.shape}"
             )
-        gymat = _as_gymat(g)
-        w_mat = np.ascontiguousarray(w).reshape(o, -1)
-        if groups == 1:
-            gcols = w_mat.T @ gymat
-        else:
-            rows, og = w_mat.shape[1], o // groups
-            gcols = np.empty((rows * groups, gymat.shape[1]), dtype=g.dtype)
-            for k in range(groups):
-                np.matmul(
-                    w_mat[k * og : (k + 1) * og].T,
-                    gymat[k * og : (k + 1) * og],
-                    out=gcols[k * rows : (k + 1) * rows],
-                )
-        args = self.spec.kernel_args(*w.shape[2:])
-        return run_kernel(col2im, col2im_ref, gcols.size, gcols, x_shape, *args)
+        return _input_grad(_as_gymat(g), w, self.spec, x_shape)
 
     def backward(self, gz: Tensor) -> tuple[Tensor | None, Tensor | None]:
         g, w = self.inputs
@@ -278,27 +321,9 @@ class Conv2dWeightGrad(Function):
 
     def forward(self, x: np.ndarray, gy: np.ndarray) -> np.ndarray:
         _check_dtypes(x, gy)
-        cols = self.saved
-        if cols is None:
-            args = self.spec.kernel_args(*self.kernel_hw)
-            size = x.size * args[0] * args[1]
-            cols = run_kernel(im2col, im2col_ref, size, np.ascontiguousarray(x), *args)
-        gymat = _as_gymat(gy)
-        o, groups = gy.shape[1], self.spec.groups
-        cg = x.shape[1] // groups
-        if groups == 1:
-            gw = gymat @ cols.T
-        else:
-            rows, og = cols.shape[0] // groups, o // groups
-            gw = np.empty((o, rows), dtype=x.dtype)
-            for k in range(groups):
-                np.matmul(
-                    gymat[k * og : (k + 1) * og],
-                    cols[k * rows : (k + 1) * rows].T,
-                    out=gw[k * og : (k + 1) * og],
-                )
+        gw = _weight_grad(x, _as_gymat(gy), self.saved, self.spec, self.kernel_hw)
         self.saved = None  # the cache served this one product
-        return gw.reshape(o, cg, *self.kernel_hw)
+        return gw
 
     def backward(self, gw: Tensor) -> tuple[Tensor | None, Tensor | None]:
         x, gy = self.inputs
