@@ -58,6 +58,15 @@ def kernel_times() -> tuple[dict[str, float], dict[str, float]]:
     return cold, warm
 
 
+def _scipy_import_time() -> float | None:
+    """Seconds to import scipy.linalg in a fresh process, None if scipy is absent."""
+    probe = "import json, time\nt = time.perf_counter()\ntry:\n    import scipy.linalg\n"
+    probe += (
+        "except ImportError:\n    t = None\nprint(json.dumps({'s': t and time.perf_counter() - t}))"
+    )
+    return _probe(probe, dict(os.environ))["s"]
+
+
 def main() -> dict[str, float]:
     imports = sorted(_probe(_IMPORT_PROBE, dict(os.environ))["import"] for _ in range(5))
     cold, warm = kernel_times()
@@ -79,6 +88,13 @@ def main() -> dict[str, float]:
     print(f"import autodiff, nn (median of 5 processes): {imports[2] * 1e3:.0f} ms")
     print(markdown_table(["first call", "cold ms (empty cache)", "warm ms (cache hit)"], rows))
     print(f"import + warm kernels: {warm['total']:.2f} s (target <= 1 s)")
+    scipy_s = _scipy_import_time()
+    if scipy_s is not None:
+        print(
+            f"note: scipy is installed in this environment. numba imports scipy.linalg (for "
+            f"its BLAS bindings) when it loads the first kernel, {scipy_s * 1e3:.0f} ms of the "
+            "warm total; seegrad does not need scipy and the project's venv has none."
+        )
     return {"import_s": imports[2], "cold_total_s": cold["total"], "warm_total_s": warm["total"]}
 
 
