@@ -188,6 +188,23 @@ def backward(
     # saves an allocation per extra use of a weight (35 per step for a 35-step RNN).
     owned: dict[int, np.ndarray] = {}
 
+    def take(fn: Function, k: int, y: Tensor | None) -> Any:
+        """The gradient that reached output ``k`` of ``fn`` (``y``, None if dead); zeros if none."""
+        if y is not None:
+            key = id(y)
+            entry = grads.get(key) if wanted and key in wanted else grads.pop(key, None)
+            if entry is not None:
+                gy = entry[1]
+                if owned:  # handed to a backward, it may come back as another input's grad
+                    owned.pop(id(gy), None)
+                if y.retains_grad and wanted is None:
+                    g = _wrap(gy) if arrays else gy
+                    y.grad = _own(g, handed) if y.grad is None else y.grad + g
+                return gy
+        shape, dtype = fn.out_meta[k]
+        gy = np.zeros(shape, dtype)
+        return _wrap(gy) if not arrays else gy
+
     def receive(x: Tensor, gx: Any) -> None:
         key = id(x)
         prev = grads.get(key)
@@ -221,35 +238,21 @@ def backward(
                 if fn_inputs is None:
                     raise _released_error(fn)
                 count += 1
-                outs = [ref() for ref in fn.outputs]
-                gys = []
-                for k, y in enumerate(outs):
-                    gy = None
-                    if y is not None:
-                        key = id(y)
-                        if wanted and key in wanted:
-                            entry = grads.get(key)
-                        else:
-                            entry = grads.pop(key, None)
-                        if entry is not None:
-                            gy = entry[1]
-                            # handed to a backward, it may come back as another input's grad
-                            owned.pop(id(gy), None)
-                            if y.retains_grad and wanted is None:
-                                g = _wrap(gy) if arrays else gy
-                                y.grad = _own(g, handed) if y.grad is None else y.grad + g
-                    if gy is None:
-                        shape, dtype = fn.out_meta[k]
-                        gy = np.zeros(shape, dtype)
-                        if not arrays:
-                            gy = _wrap(gy)
-                    gys.append(gy)
+                refs = fn.outputs
+                if len(refs) == 1:  # nearly every node: no per-output lists
+                    y = refs[0]()
+                    outs = (y,)
+                    gys = (take(fn, 0, y),)
+                else:
+                    outs = tuple([ref() for ref in refs])
+                    gys = tuple([take(fn, k, y) for k, y in enumerate(outs)])
                 if anomaly:
                     _anomaly.state.node = fn
                 try:
                     gxs = NotImplemented
-                    if arrays and fn.backward_arrays is not None:
-                        gxs = fn.backward_arrays(*gys)
+                    fast = fn.backward_arrays if arrays else None
+                    if fast is not None:
+                        gxs = fast(*gys)
                     if gxs is NotImplemented:
                         gxs = fn.backward(*[_wrap(g) for g in gys] if arrays else gys)
                         if type(gxs) is not tuple:
@@ -272,7 +275,7 @@ def backward(
                 step = None
                 if trace is not None:
                     step = BackwardStep(
-                        fn, fn_inputs, tuple(outs), tuple([_as_tensor(g) for g in gys]), ()
+                        fn, fn_inputs, outs, tuple([_as_tensor(g) for g in gys]), ()
                     )
                     fixed: list[Tensor | None] = []
                 for i, x in enumerate(fn_inputs):
@@ -282,10 +285,11 @@ def backward(
                             fixed.append(None)
                         continue
                     if arrays:
+                        xd = x.data
                         if (
                             type(gx) is not np.ndarray
-                            or gx.shape != x.data.shape
-                            or gx.dtype != x.data.dtype
+                            or gx.shape != xd.shape
+                            or gx.dtype != xd.dtype
                         ):
                             gx = _fix_grad(fn, x, _as_tensor(gx), i, step).data
                     elif (

@@ -155,35 +155,26 @@ def _package_dirs() -> tuple[str, ...]:
     return _PACKAGE_DIRS
 
 
-_INSIDE: dict[int, bool] = {}
+# file name -> whether it belongs to the packages. Keyed by name: a string caches its
+# hash, while hashing a code object hashes its whole body.
+_INSIDE: dict[str, bool] = {}
 
 
 def _user_frame(skip: int) -> tuple[Any, int] | None:
     """(code, last instruction) of the first frame outside the packages: cheap to take.
 
     The line number is worked out only when someone asks (``Function.call_site``).
-    Code objects are looked up by ``id``: hashing a code object hashes its whole body.
     """
     frame = sys._getframe(skip + 1)
     while frame is not None:
         code = frame.f_code
-        inside = _INSIDE.get(id(code))
+        inside = _INSIDE.get(code.co_filename)
         if inside is None:
-            inside = _classify(code)
+            inside = _INSIDE[code.co_filename] = code.co_filename.startswith(_package_dirs())
         if not inside:
             return code, frame.f_lasti
         frame = frame.f_back
     return None
-
-
-def _classify(code: Any) -> bool:
-    inside = code.co_filename.startswith(_package_dirs())
-    _INSIDE[id(code)] = inside
-    _KEEP_ALIVE.append(code)  # an id stays unique only while its object lives
-    return inside
-
-
-_KEEP_ALIVE: list[Any] = []
 
 
 def _line_of(code: Any, lasti: int) -> int:
@@ -265,51 +256,60 @@ class Function:
 
     def __call__(self, *inputs: Any) -> Any:
         # This is the hottest path of the framework: keep it free of per-call extras.
-        tensors = inputs
         for x in inputs:
             if not isinstance(x, Tensor):
-                tensors = _as_tensors(inputs)
+                inputs = _as_tensors(inputs)
                 break
         try:
-            ys = self.forward(*[t.data for t in tensors])
+            # Nearly every op takes one or two inputs: call those without building a list.
+            if len(inputs) == 1:
+                ys = self.forward(inputs[0].data)
+            elif len(inputs) == 2:
+                a, b = inputs
+                ys = self.forward(a.data, b.data)
+            else:
+                ys = self.forward(*[t.data for t in inputs])
         except (ValueError, IndexError, TypeError) as err:
-            raise _op_error(self, tensors, err) from err
+            raise _op_error(self, inputs, err) from err
         if config.anomaly:
-            _anomaly.check_forward(self, tensors, ys)
+            _anomaly.check_forward(self, inputs, ys)
         record = False
+        gen = 0  # the newest generation among the inputs
         if config.grad_enabled and self.differentiable:
-            for t in tensors:
+            for t in inputs:
                 if t.requires_grad:
                     record = True
-                    break
+                if t.generation > gen:
+                    gen = t.generation
         if type(ys) is not tuple:
             out = _new_tensor(ys if type(ys) is np.ndarray else np.asarray(ys))
             if record:
-                self._record(tensors, (out,))
+                self._record(inputs, (out,), gen)
             return out
-        outputs = tuple(_new_tensor(y if type(y) is np.ndarray else np.asarray(y)) for y in ys)
+        outputs = tuple([_new_tensor(y if type(y) is np.ndarray else np.asarray(y)) for y in ys])
         if record:
-            self._record(tensors, outputs)
+            self._record(inputs, outputs, gen)
         return outputs
 
-    def _record(self, tensors: tuple[Tensor, ...], outputs: tuple[Tensor, ...]) -> None:
+    def _record(self, tensors: tuple[Tensor, ...], outputs: tuple[Tensor, ...], gen: int) -> None:
         """Link the outputs to this node so backward can find its way back."""
         self.inputs = tensors
-        gen = 0
-        for t in tensors:
-            if t.generation > gen:
-                gen = t.generation
         self.generation = gen
-        if len(outputs) == 1:  # the common case, without building lists
-            o = outputs[0]
-            self.outputs = (weakref.ref(o),)
-            self.out_meta = ((o.data.shape, o.data.dtype),)
-        else:
-            self.outputs = tuple([weakref.ref(o) for o in outputs])
-            self.out_meta = tuple([(o.data.shape, o.data.dtype) for o in outputs])
         self.scope = config.scope
         self._site = _user_frame(2) if config.call_sites else None
         gen += 1
+        if len(outputs) == 1:  # the common case, without building lists
+            o = outputs[0]
+            dtype = o.data.dtype
+            self.outputs = (weakref.ref(o),)
+            self.out_meta = ((o.data.shape, dtype),)
+            if dtype.kind in "fc":
+                o.creator = self
+                o.generation = gen
+                o.requires_grad = True
+            return
+        self.outputs = tuple([weakref.ref(o) for o in outputs])
+        self.out_meta = tuple([(o.data.shape, o.data.dtype) for o in outputs])
         for o in outputs:
             if o.data.dtype.kind in "fc":
                 o.creator = self
@@ -373,6 +373,14 @@ _object_new = object.__new__
 
 def _as_tensors(inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
     """Wrap non-Tensor inputs; Python scalars take the dtype of a float input."""
+    if len(inputs) == 2:
+        # ``x * 0.5``, ``1.0 - x``: the other input takes the tensor's dtype (the general
+        # rule below gives the same answer for two inputs, with more work)
+        a, b = inputs
+        if isinstance(a, Tensor):
+            return a, _constant(b, a.data.dtype)
+        if isinstance(b, Tensor):
+            return _constant(a, b.data.dtype), b
     like = None
     for x in inputs:
         if isinstance(x, Tensor):
@@ -383,7 +391,10 @@ def _as_tensors(inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
             like = x.dtype
             if like.kind == "f":
                 break
-    return tuple(x if isinstance(x, Tensor) else _constant(x, like) for x in inputs)
+    wrapped = []
+    for x in inputs:
+        wrapped.append(x if isinstance(x, Tensor) else _constant(x, like))
+    return tuple(wrapped)
 
 
 _CONSTANTS: dict[tuple[Any, Any, Any], Tensor] = {}
@@ -393,9 +404,11 @@ def _constant(x: Any, like: np.dtype | None) -> Tensor:
     """A Tensor for a non-Tensor input; Python scalars are cached per dtype.
 
     ``y * 0.5`` in a loop would otherwise allocate the same 0-d array every step.
-    The cached arrays are read-only, so sharing them is safe.
+    The cached arrays are read-only, so sharing them is safe. Zeros and NaN are not
+    cached: -0.0 is a different number that compares equal to 0.0, and NaN equals
+    nothing, so it would never be found again.
     """
-    if type(x) is float or type(x) is int:
+    if (type(x) is float or type(x) is int) and x and x == x:
         key = (type(x), x, like)
         t = _CONSTANTS.get(key)
         if t is None:

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 import autodiff as ad
+from autodiff.tensor import as_array
 from autodiff.testing import GradcheckError, gradcheck, gradgradcheck
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -413,3 +414,79 @@ def test_gradient_sums_with_shared_arrays_stay_correct():
         (expected,) = ad.grad(f(x2, w_first), [x2], create_graph=True)
         np.testing.assert_allclose(x.grad.data, expected.data, rtol=1e-12)
         np.testing.assert_allclose(x.grad.data, np.full((3, 4), 3 * (2 + 3) + 10.0))
+
+
+# ------------------------------------------------- fast paths of the hot loop
+def _as_tensors_general(inputs):
+    # The documented rule, written out: Python scalars take the dtype of the first
+    # floating-point input (Tensor or array), else of the last Tensor or array seen.
+    like = None
+    for x in inputs:
+        if isinstance(x, (ad.Tensor, np.ndarray)):
+            like = x.data.dtype if isinstance(x, ad.Tensor) else x.dtype
+            if like.kind == "f":
+                break
+    return [x if isinstance(x, ad.Tensor) else ad.Tensor(as_array(x, like)) for x in inputs]
+
+
+def test_two_input_scalar_conversion_matches_the_general_rule():
+    from autodiff.function import _as_tensors
+
+    tensors = [ad.tensor(np.ones(2, dt)) for dt in (np.float32, np.float64, np.float16, np.int32)]
+    others = [0.5, 2, True, -0.0, float("nan"), 7, np.float64(2.5), np.int8(3), [1.5, 2.0]]
+    others += [np.ones(2, np.float64), np.ones(2, np.int64), np.ones((), np.float32)]
+    for t in tensors:
+        for o in others:
+            for pair in ((t, o), (o, t)):
+                fast = _as_tensors(pair)
+                general = _as_tensors_general(pair)
+                for f, g, x in zip(fast, general, pair):
+                    if isinstance(x, ad.Tensor):
+                        assert f is x
+                    assert f.dtype == g.dtype, (pair, f.dtype, g.dtype)
+                    np.testing.assert_array_equal(f.data, g.data)
+                    assert np.signbit(f.data).tolist() == np.signbit(g.data).tolist()
+
+
+def test_cached_scalar_constants_keep_signed_zero_and_nan():
+    from autodiff.function import _CONSTANTS
+
+    x = ad.tensor([1.0])
+    assert not np.signbit((x * 0.0).data[0])
+    assert np.signbit((x * -0.0).data[0])  # -0.0 == 0.0, but it is another number
+    before = len(_CONSTANTS)
+    for _ in range(10):
+        assert np.isnan((x + float("nan")).data[0])
+    assert len(_CONSTANTS) == before  # NaN is never found again, so it is not cached
+
+
+def test_operators_and_op_functions_record_the_same_nodes():
+    x = ad.tensor(np.array([0.5, -1.5], np.float32), requires_grad=True)
+    pairs = [
+        (lambda: x + 2.0, lambda: ad.add(x, 2.0)),
+        (lambda: 2.0 + x, lambda: ad.add(2.0, x)),
+        (lambda: x - 2.0, lambda: ad.sub(x, 2.0)),
+        (lambda: 2.0 - x, lambda: ad.sub(2.0, x)),
+        (lambda: x * 3, lambda: ad.mul(x, 3)),
+        (lambda: 3 * x, lambda: ad.mul(3, x)),
+        (lambda: x / 4.0, lambda: ad.div(x, 4.0)),
+        (lambda: 4.0 / x, lambda: ad.div(4.0, x)),
+        (lambda: -x, lambda: ad.neg(x)),
+    ]
+    for operator, function in pairs:
+        y1, y2 = operator(), function()
+        assert y1.creator.name == y2.creator.name and y1.dtype == y2.dtype == np.float32
+        np.testing.assert_array_equal(y1.data, y2.data)
+        (g1,) = ad.grad(y1.sum(), [x])
+        (g2,) = ad.grad(y2.sum(), [x])
+        np.testing.assert_array_equal(g1.data, g2.data)
+
+
+def test_call_sites_point_at_the_user_line():
+    import inspect
+
+    x = ad.tensor([1.0], requires_grad=True)
+    line = inspect.currentframe().f_lineno + 1
+    ys = [x + 1.0, 1.0 - x, x * 2.0, ad.mul(x, 2.0), ad.tanh(x), x.tanh(), x**2]
+    for y in ys:
+        assert y.creator.call_site == (__file__, line), y.creator
