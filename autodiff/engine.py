@@ -304,6 +304,15 @@ def backward(
                     prev = grads.get(key)
                     if prev is None:
                         grads[key] = (x, gx)
+                        # the first gradient x receives: its creator has to run (later
+                        # gradients find it queued already), or x is a leaf
+                        creator = x.creator
+                        if creator is None:
+                            leaves[key] = x
+                        elif id(creator) not in queued:
+                            queued.add(id(creator))
+                            heappush(heap, (-creator.generation, order, creator))
+                            order += 1
                     elif arrays:
                         total = prev[1]
                         if id(total) in owned:
@@ -314,13 +323,6 @@ def backward(
                         grads[key] = (x, total)
                     else:
                         grads[key] = (x, prev[1] + gx)
-                    creator = x.creator
-                    if creator is None:
-                        leaves[key] = x
-                    elif id(creator) not in queued:
-                        queued.add(id(creator))
-                        heappush(heap, (-creator.generation, order, creator))
-                        order += 1
                 if step is not None:
                     step.grad_inputs = tuple(fixed)
                     trace.append(step)

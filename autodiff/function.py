@@ -178,10 +178,23 @@ def _user_frame(skip: int) -> tuple[Any, int] | None:
 
 
 def _line_of(code: Any, lasti: int) -> int:
+    # Cached: the growth monitor asks for the root's line after every backward, and
+    # scanning a long script's line table each time would cost more than the backward.
+    hit = _LINES.get((id(code), lasti))
+    if hit is not None and hit[0] is code:
+        return hit[1]
+    found = code.co_firstlineno
     for start, end, line in code.co_lines():
         if start <= lasti < end and line is not None:
-            return line
-    return code.co_firstlineno
+            found = line
+            break
+    if len(_LINES) > 4096:
+        _LINES.clear()
+    _LINES[(id(code), lasti)] = (code, found)  # holding the code keeps its id unique
+    return found
+
+
+_LINES: dict[tuple[int, int], tuple[Any, int]] = {}
 
 
 def user_call_site(skip: int = 2) -> tuple[str, int] | None:

@@ -490,3 +490,19 @@ def test_call_sites_point_at_the_user_line():
     ys = [x + 1.0, 1.0 - x, x * 2.0, ad.mul(x, 2.0), ad.tanh(x), x.tanh(), x**2]
     for y in ys:
         assert y.creator.call_site == (__file__, line), y.creator
+
+
+def test_cached_line_numbers_match_the_line_table():
+    from autodiff.function import _line_of
+
+    def reference(code, lasti):
+        for start, end, line in code.co_lines():
+            if start <= lasti < end and line is not None:
+                return line
+        return code.co_firstlineno
+
+    codes = [_bill.__code__, test_call_sites_point_at_the_user_line.__code__]
+    for _ in range(2):  # the second round is answered from the cache
+        for code in codes:
+            for lasti in range(0, len(code.co_code) + 4, 2):
+                assert _line_of(code, lasti) == reference(code, lasti)
