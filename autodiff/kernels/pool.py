@@ -190,6 +190,12 @@ def _hit(v, m):
     return (v == m) | ((v != v) & (m != m))
 
 
+@njit(cache=True, inline="always")
+def _hits(r0, r1, j, m):
+    """Which of the window's four elements (rows r0, r1, columns j, j+1) equal its max m."""
+    return _hit(r0[j], m), _hit(r0[j + 1], m), _hit(r1[j], m), _hit(r1[j + 1], m)
+
+
 @njit(cache=True, parallel=True)
 def _max_2x2_backward(gy, x, y, gx, sh, sw):
     n, c, h, w = x.shape
@@ -205,8 +211,7 @@ def _max_2x2_backward(gy, x, y, gx, sh, sw):
             for xo in range(ow):
                 j = xo * sw
                 m = y[b, ci, yo, xo]
-                h00, h01 = _hit(r0[j], m), _hit(r0[j + 1], m)
-                h10, h11 = _hit(r1[j], m), _hit(r1[j + 1], m)
+                h00, h01, h10, h11 = _hits(r0, r1, j, m)
                 count = h00 + h01 + h10 + h11
                 share = gy[b, ci, yo, xo] / max(count, 1)
                 d0[j] += share * h00
@@ -233,8 +238,7 @@ def _max_2x2_tiled_backward(gy, x, y, gx):
             for xo in range(ow):
                 j = 2 * xo
                 m = y[b, ci, yo, xo]
-                h00, h01 = _hit(r0[j], m), _hit(r0[j + 1], m)
-                h10, h11 = _hit(r1[j], m), _hit(r1[j + 1], m)
+                h00, h01, h10, h11 = _hits(r0, r1, j, m)
                 share = gy[b, ci, yo, xo] / max(h00 + h01 + h10 + h11, 1)
                 d0[j] = share * h00
                 d0[j + 1] = share * h01
@@ -262,8 +266,7 @@ def _max_2x2_gather(ggx, x, y, ggy, sh, sw):
             for xo in range(ow):
                 j = xo * sw
                 m = y[b, ci, yo, xo]
-                h00, h01 = _hit(r0[j], m), _hit(r0[j + 1], m)
-                h10, h11 = _hit(r1[j], m), _hit(r1[j + 1], m)
+                h00, h01, h10, h11 = _hits(r0, r1, j, m)
                 count = h00 + h01 + h10 + h11
                 acc = g0[j] * h00 + g0[j + 1] * h01 + g1[j] * h10 + g1[j + 1] * h11
                 ggy[b, ci, yo, xo] = acc / max(count, 1)

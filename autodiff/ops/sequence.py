@@ -276,24 +276,12 @@ def _gru_sequence_call(*xs: Tensor, **kwargs: Any) -> tuple[Tensor, Tensor]:
     return gru_sequence(*xs[:3], xs[3] if len(xs) == 4 else None, **kwargs)
 
 
-register(
-    "rnn_sequence",
-    rnn_sequence,
-    functions=(RecurrentSequence,),
-    shapes="custom",
-    cases=_sequence_case("rnn"),
-)
-register(
-    "lstm_sequence",
-    lstm_sequence,
-    functions=(RecurrentSequence,),
-    shapes="custom",
-    cases=_sequence_case("lstm"),
-)
-register(
-    "gru_sequence",
-    _gru_sequence_call,
-    functions=(RecurrentSequence,),
-    shapes="custom",
-    cases=_sequence_case("gru"),
-)
+_SEQUENCE_OPS = {"rnn": rnn_sequence, "lstm": lstm_sequence, "gru": _gru_sequence_call}
+for _cell, _fn in _SEQUENCE_OPS.items():
+    register(
+        f"{_cell}_sequence",
+        _fn,
+        functions=(RecurrentSequence,),
+        shapes="custom",
+        cases=_sequence_case(_cell),
+    )
