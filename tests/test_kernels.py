@@ -1,4 +1,4 @@
-"""Numba conv/pool kernels vs their numpy references, adjoint identities, tie convention."""
+"""Numba kernels vs their numpy references: conv/pool (adjoint identities, ties) and exp."""
 
 import numpy as np
 import pytest
@@ -288,5 +288,44 @@ def test_pool_edge_cases(case, dtype):
 @pytest.mark.parametrize("name", sorted(KERNELS))
 def test_registry_examples_run_and_preserve_dtype(name, dtype):
     fn, make_args = KERNELS[name]
-    out = fn(*make_args(dtype))
+    args = make_args(dtype)
+    out = fn(*args)
+    if out is None:  # writes into arrays it is given, the last of them an output
+        out = args[-1]
     assert isinstance(out, np.ndarray) and out.dtype == dtype and out.flags.c_contiguous
+
+
+# ---------------------------------------------------------------- vectorised exp
+
+
+def test_float32_exp_is_within_one_ulp_of_the_exact_value():
+    from autodiff.kernels.expf import exp_array
+
+    x = np.linspace(-87.3, 88.72, 1_000_001).astype(np.float32)
+    got = np.empty_like(x)
+    exp_array(x, got)
+    exact = np.exp(x.astype(np.float64))
+    ulp = np.spacing(exact.astype(np.float32)).astype(np.float64)
+    assert np.max(np.abs(got - exact) / ulp) <= 1.0
+
+
+def test_float32_exp_edge_cases():
+    from autodiff.kernels.expf import exp_array
+
+    x = np.array([np.nan, np.inf, -np.inf, 0.0, -88.0, -1000.0, 88.72, 89.0, 1000.0], np.float32)
+    got = np.empty_like(x)
+    exp_array(x, got)
+    assert np.isnan(got[0])
+    assert got[1] == np.inf and got[2] == 0.0 and got[3] == 1.0
+    assert got[4] <= np.finfo(np.float32).tiny and got[5] == 0.0
+    np.testing.assert_allclose(got[6], np.exp(np.float64(x[6])), rtol=1e-6)
+    assert got[7] == np.inf and got[8] == np.inf
+
+
+def test_float64_exp_is_numpys():
+    from autodiff.kernels.expf import exp_array
+
+    x = np.random.default_rng(0).normal(scale=50.0, size=1000)
+    got = np.empty_like(x)
+    exp_array(x, got)
+    np.testing.assert_array_equal(got, np.exp(x))

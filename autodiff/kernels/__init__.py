@@ -1,12 +1,14 @@
-"""Numba kernels for convolution and pooling (NCHW).
+"""Numba kernels: convolution and pooling (NCHW), and the pointwise part of an LSTM step.
 
 Kernels are leaves: they import only numpy and numba, take plain C-contiguous float32 or
 float64 ndarrays plus int hyper-parameters, return new arrays of the input dtype, and do no
 argument validation (that is the ops' job). See conv.py and pool.py for layouts and
 conventions, reference.py for the plain-numpy versions the tests compare against.
+recurrent.py (imported by the recurrent ops from there) writes into arrays it is given.
 
 ``KERNELS`` maps each kernel name to ``(kernel, make_args)``, where ``make_args(dtype=float64)``
-builds a small tuple of example arguments, so a benchmark can time the cold compile (or
+builds a small tuple of example arguments (for the LSTM kernels, which return nothing,
+the last one is an output array), so a benchmark can time the cold compile (or
 cache load) and the warm first call of every kernel: ``fn(*make_args())``.
 """
 
@@ -22,6 +24,7 @@ from .pool import (
     max_pool2d_gather,
     pool_out_size,
 )
+from .recurrent import lstm_backward, lstm_forward
 from .reference import max_pool2d_forward_ref
 
 runtime.tune()  # before numba starts its thread pool (the first parallel kernel call)
@@ -80,6 +83,16 @@ def _avg_backward_args(dtype=np.float64):
     return (_rand((2, 3, 4, 4), dtype), _X_SHAPE, *_POOL)
 
 
+def _lstm_forward_args(dtype=np.float64):
+    act, c = _rand((2, 12), dtype), _rand((2, 3), dtype)
+    return (act, _rand((2, 12), dtype), c, np.empty_like(c), np.empty_like(c), np.empty_like(c))
+
+
+def _lstm_backward_args(dtype=np.float64):
+    act, c = _rand((2, 12), dtype), _rand((2, 3), dtype)
+    return (act, c, c, c, c, np.empty_like(act), np.empty_like(c))
+
+
 KERNELS = {
     "im2col": (im2col, _im2col_args),
     "col2im": (col2im, _col2im_args),
@@ -88,4 +101,6 @@ KERNELS = {
     "max_pool2d_gather": (max_pool2d_gather, _max_gather_args),
     "avg_pool2d_forward": (avg_pool2d_forward, _pool_forward_args),
     "avg_pool2d_backward": (avg_pool2d_backward, _avg_backward_args),
+    "lstm_forward": (lstm_forward, _lstm_forward_args),
+    "lstm_backward": (lstm_backward, _lstm_backward_args),
 }

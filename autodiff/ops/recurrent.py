@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from ..function import Function
-from ..kernels.recurrent import lstm_backward, lstm_gates_forward, lstm_output_forward
+from ..kernels.recurrent import lstm_backward, lstm_forward
 from ..registry import REAL, register
 from ..tensor import Tensor
 from .elementwise import sigmoid, tanh
@@ -197,24 +197,14 @@ class LSTMStep(Function):
     def forward(
         self, xw: np.ndarray, h: np.ndarray, c: np.ndarray, w_h: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        hid = _check_step(self.name, xw, h, w_h, 4)
+        _check_step(self.name, xw, h, w_h, 4)
         if c.shape != h.shape:
             raise ValueError(f"lstm_step: c has shape {c.shape} but h has shape {h.shape}")
         act = h @ w_h
-        act += xw
-        # one exp pass for all four gates: g's block holds 2 a_g, so 1 / (1 + exp(-2 a_g))
-        # is sigmoid(2 a_g), and 2 sigmoid(2 a_g) - 1 = tanh(a_g); the pointwise rest is
-        # one fused kernel pass on each side of the exp for tanh(c')
-        act[:, 2 * hid : 3 * hid] *= 2
-        np.negative(act, out=act)
         c_new = np.empty(h.shape, act.dtype)
         tc = np.empty(h.shape, act.dtype)
         h_new = np.empty(h.shape, act.dtype)
-        with np.errstate(over="ignore"):
-            np.exp(act, out=act)
-            lstm_gates_forward(act, c, c_new, tc)
-            np.exp(tc, out=tc)
-        lstm_output_forward(act, tc, h_new)
+        lstm_forward(act, xw, c, c_new, tc, h_new)
         self.saved = (act, tc)
         return h_new, c_new
 
