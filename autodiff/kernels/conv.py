@@ -118,7 +118,7 @@ def im2col(x, kh, kw, sh, sw, ph, pw, dh, dw):
     return cols
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, parallel=True, error_model="numpy")
 def col2im(cols, x_shape, kh, kw, sh, sw, ph, pw, dh, dw):
     """Adjoint of im2col: scatter-add cols (C*KH*KW, N*OH*OW) into x of shape x_shape (NCHW).
 
@@ -139,10 +139,21 @@ def col2im(cols, x_shape, kh, kw, sh, sw, ph, pw, dh, dw):
             hlo, hhi = _valid_range(oh, sh, i * dh - ph, h)
             for j in range(kw):
                 row = cols[(ci * kh + i) * kw + j]
-                wlo, whi = _valid_range(ow, sw, j * dw - pw, w)
+                off = j * dw - pw
+                wlo, whi = _valid_range(ow, sw, off, w)
+                span = whi - wlo
                 for y in range(hlo, hhi):
-                    dst = dst_plane[y * sh - ph + i * dh]
                     base = b * plane + y * ow
-                    for xo in range(wlo, whi):
-                        dst[xo * sw - pw + j * dw] += row[base + xo]
+                    src = row[base + wlo : base + whi]
+                    # Loops over views from index 0: with an offset start numba keeps a
+                    # negative-index check in the loop and LLVM does not vectorise it
+                    # (5.5 vs 2-3 ms on the benchmark layer).
+                    if sw == 1:
+                        dst = dst_plane[y * sh - ph + i * dh, wlo + off : whi + off]
+                        for k in range(span):
+                            dst[k] += src[k]
+                    else:
+                        dst = dst_plane[y * sh - ph + i * dh]
+                        for k in range(span):
+                            dst[(wlo + k) * sw + off] += src[k]
     return x
