@@ -4,11 +4,19 @@ One process per workload keeps thread pools and allocator state from one workloa
 out of the next. The report (everything each benchmark printed, with its tables
 and target ratios) goes to ``benchmarks/results/latest.md``.
 
-Run: python benchmarks/run_all.py [name ...]      (names: mlp conv rnn overhead startup viz memory)
+Run: python benchmarks/run_all.py [--profile] [name ...]
+     (names: mlp conv rnn overhead startup viz memory)
+
+``--profile`` runs each workload under cProfile (every contender included), saves
+``results/<name>.prof`` for ``python -m pstats`` or snakeviz, and adds the 15
+functions with the most time of their own to the report. Timings made under the
+profiler are slower; use them to see where time goes, not as results.
 """
 
 from __future__ import annotations
 
+import io
+import pstats
 import subprocess
 import sys
 import time
@@ -26,7 +34,19 @@ WORKLOADS = {
 }
 
 
-def main(names: list[str]) -> int:
+def top_functions(prof: Path, count: int = 15) -> str:
+    """The ``count`` functions with the most time of their own in a cProfile dump."""
+    out = io.StringIO()
+    stats = pstats.Stats(str(prof), stream=out)
+    stats.strip_dirs().sort_stats("tottime").print_stats(count)
+    lines = out.getvalue().splitlines()
+    start = next((i for i, line in enumerate(lines) if "ncalls" in line), 0)
+    return "\n".join(lines[start:]).rstrip()
+
+
+def main(args: list[str]) -> int:
+    profile = "--profile" in args
+    names = [a for a in args if a != "--profile"]
     chosen = names or list(WORKLOADS)
     unknown = [n for n in chosen if n not in WORKLOADS]
     if unknown:
@@ -38,14 +58,24 @@ def main(names: list[str]) -> int:
         script = HERE / WORKLOADS[name]
         print(f"=== {name}: {script.name}", flush=True)
         start = time.perf_counter()
-        res = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
+        prof = HERE / "results" / f"{name}.prof"
+        command = [sys.executable, str(script)]
+        if profile:
+            prof.parent.mkdir(exist_ok=True)
+            command[1:1] = ["-m", "cProfile", "-o", str(prof)]
+        res = subprocess.run(command, capture_output=True, text=True)
         elapsed = time.perf_counter() - start
         print(res.stdout, end="")
+        section = f"## {name} ({elapsed:.0f} s)\n\n{res.stdout.strip()}\n"
         if res.returncode != 0:
             failed.append(name)
             print(res.stderr[-3000:], file=sys.stderr)
-        sections.append(f"## {name} ({elapsed:.0f} s)\n\n{res.stdout.strip()}\n")
-    out = HERE / "results" / "latest.md"
+        elif profile:
+            top = top_functions(prof)
+            print(top)
+            section += f"\nProfile (cProfile, own time; {prof.name}):\n\n```\n{top}\n```\n"
+        sections.append(section)
+    out = HERE / "results" / ("profile.md" if profile else "latest.md")
     out.parent.mkdir(exist_ok=True)
     out.write_text("\n".join(sections))
     print(f"report written to {out}")
