@@ -28,26 +28,25 @@ An alternative layout (N, C*KH*KW, OH*OW) with a batched matmul avoids the trans
 its weight gradient needs a sum over N of small GEMMs (einsum: 13 ms vs 2.5 ms), so it
 loses.
 
-Benchmark: 2-core sandbox VM, numpy 2.4 + OpenBLAS (2 threads), numba 0.68 (omp layer),
-x (32,16,32,32), w (32,16,3,3), stride 1, pad 1, so cols is (144, 32768). Best of 50, ms;
-the VM is noisy (medians 10-50% higher).
+Benchmark: 2-core VM, numpy 2.4 + OpenBLAS (2 threads), numba 0.68 (workqueue layer),
+float32 x (32,16,32,32), w (32,16,3,3), stride 1, pad 1, so cols is (144, 32768), 19 MB.
+Each phase timed inside a forward+backward step, 60 steps, median / best in ms (the VM
+is shared: medians move by 30% from run to run):
 
-                                     float32   float64
-    im2col                              1.0      15 (*)
-    W_mat @ cols                        2.2       4.9
-    ymat -> NCHW (numpy copy)           0.18      0.53
-    gy -> gymat (numpy copy)            0.17      0.47
-    gymat @ cols.T  (weight grad)       2.5       6.8
-    W_mat.T @ gymat (cols grad)         2.5       9.4
-    col2im                              2.8-4.0   3.1
-    sum of the steps                   ~12       ~40
-    whole step, fresh buffers each     ~41       ~64
+    im2col                              3.0 / 2.2
+    W_mat @ cols (batched per image)    4.2 / 3.1
+    bias, gy -> gymat, bias grad        1.3 / 1.1
+    W_mat.T @ gymat (cols grad)         3.5 / 3.0
+    col2im                              2.4 / 1.8
+    gymat @ cols.T  (weight grad)       3.9 / 2.8
+    step                               ~20  / 14.5    (PyTorch: ~10-12 / 8.5)
 
-(*) and the gap between the last two rows: every step allocates a fresh multi-MB result
-and first-touch page faults are very expensive in this VM (the 38 MB float64 cols never
-gets a recycled buffer; float32 im2col takes ~10 ms inside the full step vs 1.0 ms in a
-loop). Thread-pool contention between numba's OpenMP workers and OpenBLAS adds a few ms;
-OMP_WAIT_POLICY=PASSIVE brought the float32 step to ~36 ms.
+The three matrix products run at 75-110 GFLOP/s on these skinny shapes against 133 for a
+1024^3 GEMM, and each streams the 19 MB cols (or its gradient) through memory once;
+im2col and col2im are near memory speed. Reaching PyTorch (oneDNN's direct convolution)
+would take a register-blocked direct convolution instead of im2col. Every step allocates
+multi-MB buffers, and first-touch page faults are expensive in this VM, hence the heap
+settings in ``runtime.py``.
 """
 
 import numpy as np
