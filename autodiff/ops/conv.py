@@ -196,23 +196,26 @@ def _input_grad(gymat: np.ndarray, w: np.ndarray, spec: ConvSpec, x_shape: tuple
 def _weight_grad(
     x: np.ndarray, gymat: np.ndarray, cols: np.ndarray | None, spec: ConvSpec, kernel_hw: tuple
 ) -> np.ndarray:
-    """dL/dW = gymat @ cols.T per group, with ``cols = im2col(x)`` unless it is given."""
+    """dL/dW = gymat @ cols.T per group, with ``cols = im2col(x)`` unless it is given.
+
+    Computed transposed, ``cols @ gymat.T`` into a (Cg*KH*KW, O) array: OpenBLAS runs
+    that orientation of the long reduction faster (interleaved A/B on the benchmark
+    layer: 3.5 vs 4.6 ms median).
+    """
     if cols is None:
         args = spec.kernel_args(*kernel_hw)
         size = x.size * args[0] * args[1]
         cols = run_kernel(im2col, im2col_ref, size, np.ascontiguousarray(x), *args)
     o, groups = gymat.shape[0], spec.groups
-    if groups == 1:
-        gw = gymat @ cols.T
-    else:
-        rows, og = cols.shape[0] // groups, o // groups
-        gw = np.empty((o, rows), dtype=x.dtype)
-        for k in range(groups):
-            np.matmul(
-                gymat[k * og : (k + 1) * og],
-                cols[k * rows : (k + 1) * rows].T,
-                out=gw[k * og : (k + 1) * og],
-            )
+    rows, og = cols.shape[0] // groups, o // groups
+    gw_t = np.empty((rows, o), dtype=x.dtype)
+    for k in range(groups):
+        np.matmul(
+            cols[k * rows : (k + 1) * rows],
+            gymat[k * og : (k + 1) * og].T,
+            out=gw_t[:, k * og : (k + 1) * og],
+        )
+    gw = gw_t.T
     return gw.reshape(o, x.shape[1] // groups, *kernel_hw)
 
 
