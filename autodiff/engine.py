@@ -183,6 +183,7 @@ def backward(
     # as bare numpy arrays and are wrapped in Tensors only where a Tensor is needed
     # (an op without a fast array path, retained grads, leaves, traces).
     arrays = not create_graph
+    plain = wanted is None
     # Sums of several incoming gradients that this loop allocated itself (id -> array,
     # holding the array so the id stays unique): those are added to in place, which
     # saves an allocation per extra use of a weight (35 per step for a 35-step RNN).
@@ -242,7 +243,15 @@ def backward(
                 if len(refs) == 1:  # nearly every node: no per-output lists
                     y = refs[0]()
                     outs = (y,)
-                    gys = (take(fn, 0, y),)
+                    # take()'s common case inline (one call less per node): a live
+                    # output, in a plain backward, holding its gradient
+                    entry = None if y is None or not plain else grads.pop(id(y), None)
+                    if entry is None or y.retains_grad or owned:
+                        if entry is not None:
+                            grads[id(y)] = entry  # put back for take() to handle
+                        gys = (take(fn, 0, y),)
+                    else:
+                        gys = (entry[1],)
                 else:
                     outs = tuple([ref() for ref in refs])
                     gys = tuple([take(fn, k, y) for k, y in enumerate(outs)])

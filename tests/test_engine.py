@@ -460,6 +460,49 @@ def test_cached_scalar_constants_keep_signed_zero_and_nan():
     assert len(_CONSTANTS) == before  # NaN is never found again, so it is not cached
 
 
+def test_cached_scalar_constants_take_each_tensors_dtype():
+    from autodiff.function import _CONSTANTS, _constant
+
+    for dt in (np.float32, np.float64, np.float16, np.int32, np.dtype(">f4"), None):
+        like = None if dt is None else np.dtype(dt)
+        for c in (0.5, 3, 1e-3):
+            for _ in range(2):  # the second time comes from the cache
+                got = _constant(c, like).data
+                want = as_array(c, like)
+                assert got.dtype == want.dtype and got == want, (dt, c)
+    # the entries hold their dtype, so a dtype's id in a key is never reused by another
+    assert all(isinstance(v[1], ad.Tensor) for v in _CONSTANTS.values())
+    assert all(key[2] == id(v[0]) for key, v in _CONSTANTS.items())
+
+
+def test_tanh_and_sigmoid_array_backward_equal_the_rule_with_a_python_one():
+    from autodiff.ops.elementwise import Sigmoid, Tanh
+
+    rng = np.random.default_rng(0)
+    for dt in (np.float16, np.float32, np.float64):
+        x = ad.tensor(rng.normal(size=(3, 4)).astype(dt), requires_grad=True)
+        gy = rng.normal(size=(3, 4)).astype(dt)
+        for fn, rule in (
+            (Tanh(), lambda y, gy=gy: gy * (1 - y * y)),
+            (Sigmoid(), lambda y, gy=gy: gy * y * (1 - y)),
+        ):
+            y = fn(x)
+            got = fn.backward_arrays(gy)
+            assert got.dtype == dt
+            np.testing.assert_array_equal(got, rule(y.data))
+
+
+def test_retained_intermediate_grads_in_a_chain():
+    x = ad.tensor(np.array([0.5, -1.0], np.float32), requires_grad=True)
+    a = (x * 2.0).retain_grad()
+    b = ad.tanh(a).retain_grad()
+    (b * 3.0).sum().backward()
+    np.testing.assert_array_equal(b.grad.data, np.full(2, 3.0, np.float32))
+    np.testing.assert_allclose(a.grad.data, 3.0 * (1 - np.tanh(a.data) ** 2), rtol=1e-6)
+    np.testing.assert_allclose(x.grad.data, 2.0 * a.grad.data, rtol=1e-6)
+    assert x.grad.dtype == a.grad.dtype == b.grad.dtype == np.float32
+
+
 def test_operators_and_op_functions_record_the_same_nodes():
     x = ad.tensor(np.array([0.5, -1.5], np.float32), requires_grad=True)
     pairs = [

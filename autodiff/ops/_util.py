@@ -30,6 +30,25 @@ def kept_shape(shape: tuple[int, ...], axis: Any) -> tuple[int, ...]:
     return tuple(1 if i in axes else n for i, n in enumerate(shape))
 
 
+class _Ones(dict):
+    """dtype -> a read-only 0-d array holding 1 in that dtype, made on first use.
+
+    ``1 - y * y`` with a Python int converts the int on every call, which costs as much
+    as a whole operation on a small array; the same 1 as a 0-d array of ``y``'s dtype
+    gives the same result (same dtype, same rounding) without that conversion.
+    """
+
+    def __missing__(self, dtype: np.dtype) -> np.ndarray:
+        one = np.ones((), dtype)
+        one.flags.writeable = False
+        self[dtype] = one
+        return one
+
+
+#: ``ONES[y.dtype] - y * y``: see ``_Ones``
+ONES = _Ones()
+
+
 def constant(array: np.ndarray) -> Tensor:
     """Wrap an array the backward uses as a constant (no graph)."""
     return Tensor(array, _copy=False)

@@ -18,7 +18,7 @@ import numpy as np
 from ..function import Function
 from ..registry import KINK_AT_ZERO, POSITIVE, REAL, Domain, register
 from ..tensor import Tensor
-from ._util import constant
+from ._util import ONES, constant
 
 SELU_ALPHA = 1.6732632423543772
 SELU_SCALE = 1.0507009873554805
@@ -123,7 +123,7 @@ class Tanh(Function):
 
     def backward_arrays(self, gy):
         y = self.output().data
-        return gy * (1 - y * y)
+        return gy * (ONES[y.dtype] - y * y)
 
 
 class Sigmoid(Function):
@@ -139,7 +139,7 @@ class Sigmoid(Function):
 
     def backward_arrays(self, gy):
         y = self.output().data
-        return gy * y * (1 - y)
+        return gy * y * (ONES[y.dtype] - y)
 
 
 class Relu(Function):
