@@ -414,7 +414,7 @@ def _as_tensors(inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
     return tuple(wrapped)
 
 
-_CONSTANTS: dict[tuple[type, Any, int], tuple[np.dtype | None, Tensor]] = {}
+_CONSTANTS: dict[tuple[Any, Any, Any], Tensor] = {}
 
 
 def _constant(x: Any, like: np.dtype | None) -> Tensor:
@@ -426,17 +426,15 @@ def _constant(x: Any, like: np.dtype | None) -> Tensor:
     nothing, so it would never be found again.
     """
     if (type(x) is float or type(x) is int) and x and x == x:
-        # Keyed by the dtype's id: hashing a dtype costs more than the rest of the lookup.
-        # The entry holds the dtype, which keeps that id from being reused.
-        key = (type(x), x, id(like))
-        hit = _CONSTANTS.get(key)
-        if hit is None:
+        key = (type(x), x, like)
+        t = _CONSTANTS.get(key)
+        if t is None:
             if len(_CONSTANTS) > 4096:
                 _CONSTANTS.clear()
             arr = as_array(x, like)
             arr.flags.writeable = False
-            hit = _CONSTANTS[key] = (like, _new_tensor(arr))
-        return hit[1]
+            t = _CONSTANTS[key] = _new_tensor(arr)
+        return t
     return _new_tensor(as_array(x, like))
 
 
