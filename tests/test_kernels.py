@@ -124,6 +124,12 @@ EDGE_CONV = [
     ((1, 2, 3, 11), 2, 4, 2, 1, 1, 3, 1, 1),  # non-square input and kernel
     ((1, 1, 10, 8), 3, 2, 2, 1, 1, 0, 4, 3),  # dilation > 1
     ((1, 1, 1, 1), 1, 1, 3, 3, 0, 0, 1, 1),  # single pixel, big stride
+    # "same" convolutions (unit stride, output as wide as the input): im2col's shifted-run path
+    ((2, 3, 5, 6), 3, 3, 1, 1, 1, 1, 1, 1),  # 3x3, padding 1
+    ((1, 2, 7, 9), 3, 5, 1, 1, 2, 4, 2, 2),  # dilated
+    ((1, 2, 4, 6), 2, 3, 1, 1, 0, 1, 1, 1),  # same width only
+    ((2, 1, 1, 1), 3, 3, 1, 1, 1, 1, 1, 1),  # one pixel: only the centre tap is inside
+    ((1, 1, 2, 2), 5, 5, 1, 1, 2, 2, 1, 1),  # kernel larger than the input
 ]
 
 
