@@ -63,6 +63,25 @@ def test_conv2d_matches_direct_reference(problem):
     np.testing.assert_allclose(y.data, conv2d_ref(x, w, b, **kw), rtol=1e-10, atol=1e-10)
 
 
+@pytest.mark.parametrize(
+    "x_shape, w_shape, groups",
+    [
+        ((2, 1, 5, 6), (4, 1, 3, 3), 1),  # fewer than 16 rows: one product per image
+        ((2, 4, 5, 6), (6, 2, 3, 3), 2),  # 18 rows per group, small planes: one big product
+        ((1, 2, 32, 33), (2, 1, 3, 3), 2),  # planes of 1024+ pixels: one product per image
+        ((2, 4, 4, 4), (4, 4, 2, 2), 1),  # 16 rows exactly
+    ],
+)
+def test_conv2d_forward_product_paths_match_the_reference(x_shape, w_shape, groups):
+    # _conv_forward picks per-image or one big product by shape; both must be the conv.
+    rng = np.random.default_rng(3)
+    x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    b = rng.standard_normal(w_shape[0])
+    y = ad.conv2d(x, w, b, padding=1, groups=groups)
+    ref = conv2d_ref(x, w, b, (1, 1), (1, 1), (1, 1), groups)
+    np.testing.assert_allclose(y.data, ref, rtol=1e-10, atol=1e-10)
+
+
 @FAST
 @given(conv_problems())
 def test_conv_transpose2d_is_the_adjoint_of_conv2d(problem):
