@@ -287,6 +287,32 @@ def test_pool_edge_cases(case, dtype):
     )
 
 
+# ---------------------------------------------------------------- ReLU
+
+
+@FAST
+@given(
+    st.sampled_from(DTYPES),
+    st.lists(st.integers(0, 5), min_size=0, max_size=3),
+    st.integers(0, 2**32 - 1),
+)
+def test_relu_kernels_equal_numpy_bitwise(dtype, shape, seed):
+    from autodiff.kernels import relu_backward, relu_forward
+    from autodiff.kernels.reference import relu_backward_ref, relu_forward_ref
+
+    rng = np.random.default_rng(seed)
+    specials = np.array([0.0, -0.0, np.nan, np.inf, -np.inf, 1e-45, -1e-45])
+    x = np.where(rng.random(shape) < 0.3, rng.choice(specials, shape), rng.standard_normal(shape))
+    x, gy = x.astype(dtype), rng.standard_normal(shape).astype(dtype)
+    for got, want in (
+        (relu_forward(x), relu_forward_ref(x)),
+        (relu_backward(gy, x), relu_backward_ref(gy, x)),
+    ):
+        assert got.dtype == want.dtype and got.shape == want.shape
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(want))  # -0.0 becomes +0.0
+
+
 # ---------------------------------------------------------------- registry
 
 

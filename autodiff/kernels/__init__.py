@@ -1,4 +1,4 @@
-"""Numba kernels: convolution and pooling (NCHW), and the pointwise part of an LSTM step.
+"""Numba kernels: convolution and pooling (NCHW), ReLU, and the pointwise part of an LSTM step.
 
 Kernels are leaves: they import only numpy and numba, take plain C-contiguous float32 or
 float64 ndarrays plus int hyper-parameters, return new arrays of the input dtype, and do no
@@ -16,6 +16,7 @@ import numpy as np
 
 from . import runtime
 from .conv import col2im, conv_out_size, im2col
+from .pointwise import relu_backward, relu_forward
 from .pool import (
     avg_pool2d_backward,
     avg_pool2d_forward,
@@ -40,6 +41,8 @@ __all__ = [
     "max_pool2d_forward",
     "max_pool2d_gather",
     "pool_out_size",
+    "relu_backward",
+    "relu_forward",
 ]
 
 # Example problem: batch 2, 3 channels, 8x8 input, 3x3 kernel, stride 1, pad 1, dilation 1
@@ -83,6 +86,14 @@ def _avg_backward_args(dtype=np.float64):
     return (_rand((2, 3, 4, 4), dtype), _X_SHAPE, *_POOL)
 
 
+def _relu_forward_args(dtype=np.float64):
+    return (_rand(_X_SHAPE, dtype),)
+
+
+def _relu_backward_args(dtype=np.float64):
+    return (_rand(_X_SHAPE, dtype), _rand(_X_SHAPE, dtype))
+
+
 def _lstm_forward_args(dtype=np.float64):
     act, c = _rand((2, 12), dtype), _rand((2, 3), dtype)
     return (act, _rand((2, 12), dtype), c, np.empty_like(c), np.empty_like(c), np.empty_like(c))
@@ -101,6 +112,8 @@ KERNELS = {
     "max_pool2d_gather": (max_pool2d_gather, _max_gather_args),
     "avg_pool2d_forward": (avg_pool2d_forward, _pool_forward_args),
     "avg_pool2d_backward": (avg_pool2d_backward, _avg_backward_args),
+    "relu_forward": (relu_forward, _relu_forward_args),
+    "relu_backward": (relu_backward, _relu_backward_args),
     "lstm_forward": (lstm_forward, _lstm_forward_args),
     "lstm_backward": (lstm_backward, _lstm_backward_args),
 }

@@ -117,3 +117,11 @@ def avg_pool2d_backward_ref(gy, x_shape, kh, kw, sh, sw, ph, pw):
         for j in range(kw):
             gxp[(..., *_tap(i, j, oh, ow, sh, sw))] += gy / (kh * kw)
     return gxp[:, :, ph : ph + h, pw : pw + w]
+
+
+def relu_forward_ref(x):
+    return np.maximum(x, 0)
+
+
+def relu_backward_ref(gy, x):
+    return gy * (x > 0)

@@ -16,9 +16,19 @@ from typing import Any
 import numpy as np
 
 from ..function import Function
+from ..kernels import relu_backward, relu_forward
 from ..registry import KINK_AT_ZERO, POSITIVE, REAL, Domain, register
 from ..tensor import Tensor
 from ._util import ONES, constant
+
+#: dtypes the numba kernels are compiled for; others take the plain numpy expression
+KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def _contiguous(a: np.ndarray) -> np.ndarray:
+    # np.ascontiguousarray would also turn a 0-d array into shape (1,)
+    return a if a.flags.c_contiguous else np.ascontiguousarray(a)
+
 
 SELU_ALPHA = 1.6732632423543772
 SELU_SCALE = 1.0507009873554805
@@ -147,13 +157,18 @@ class Relu(Function):
     rule = "gx = gy * (x > 0)"
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        if x.dtype in KERNEL_DTYPES:
+            return relu_forward(_contiguous(x))
         return np.maximum(x, 0)
 
     def backward(self, gy: Tensor) -> Tensor:
         return gy * constant(self.inputs[0].data > 0)
 
     def backward_arrays(self, gy):
-        return gy * (self.inputs[0].data > 0)
+        x = self.inputs[0].data
+        if x.dtype in KERNEL_DTYPES and gy.dtype == x.dtype:
+            return relu_backward(_contiguous(gy), _contiguous(x))
+        return gy * (x > 0)
 
 
 class LeakyRelu(Function):
