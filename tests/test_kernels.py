@@ -10,7 +10,9 @@ from autodiff.kernels import (
     avg_pool2d_backward,
     avg_pool2d_forward,
     col2im,
+    col2im_serial,
     im2col,
+    im2col_serial,
     max_pool2d_backward,
     max_pool2d_forward,
     max_pool2d_gather,
@@ -81,22 +83,29 @@ def pool_cases(draw):
 # ---------------------------------------------------------------- im2col / col2im
 
 
+# Each conv kernel has a serial twin (the same code without the thread pool): test both.
+IM2COLS = pytest.mark.parametrize("im2col_kernel", [im2col, im2col_serial], ids=["par", "ser"])
+COL2IMS = pytest.mark.parametrize("col2im_kernel", [col2im, col2im_serial], ids=["par", "ser"])
+
+
+@IM2COLS
 @FAST
 @given(conv_cases())
-def test_im2col_matches_reference(case):
+def test_im2col_matches_reference(im2col_kernel, case):
     x, args, _ = case
-    cols = im2col(x, *args)
+    cols = im2col_kernel(x, *args)
     assert cols.dtype == x.dtype
     np.testing.assert_array_equal(cols, im2col_ref(x, *args))
 
 
+@COL2IMS
 @FAST
 @given(conv_cases())
-def test_col2im_matches_reference_and_is_adjoint(case):
+def test_col2im_matches_reference_and_is_adjoint(col2im_kernel, case):
     x, args, rng = case
     shape = im2col_ref(x, *args).shape
     c = rng.standard_normal(shape).astype(x.dtype)
-    gx = col2im(c, x.shape, *args)
+    gx = col2im_kernel(c, x.shape, *args)
     assert gx.dtype == x.dtype and gx.shape == x.shape
     np.testing.assert_allclose(gx, col2im_ref(c, x.shape, *args), **tol(x.dtype))
     assert_adjoint(dot(im2col(x, *args), c), dot(x, gx), x.dtype)
@@ -139,10 +148,12 @@ def test_conv_edge_cases(case, dtype):
     shape, *args = case
     rng = np.random.default_rng(1)
     x = rng.standard_normal(shape).astype(dtype)
-    cols = im2col(x, *args)
-    np.testing.assert_array_equal(cols, im2col_ref(x, *args))
+    cols = im2col_ref(x, *args)
     c = rng.standard_normal(cols.shape).astype(dtype)
-    np.testing.assert_allclose(col2im(c, shape, *args), col2im_ref(c, shape, *args), **tol(dtype))
+    gx = col2im_ref(c, shape, *args)
+    for unfold, fold in ((im2col, col2im), (im2col_serial, col2im_serial)):
+        np.testing.assert_array_equal(unfold(x, *args), cols)
+        np.testing.assert_allclose(fold(c, shape, *args), gx, **tol(dtype))
 
 
 # ---------------------------------------------------------------- max pooling

@@ -15,7 +15,7 @@ cache load) and the warm first call of every kernel: ``fn(*make_args())``.
 import numpy as np
 
 from . import runtime
-from .conv import col2im, conv_out_size, im2col
+from .conv import col2im, col2im_serial, conv_out_size, im2col, im2col_serial
 from .pointwise import relu_backward, relu_forward
 from .pool import (
     avg_pool2d_backward,
@@ -35,8 +35,10 @@ __all__ = [
     "avg_pool2d_backward",
     "avg_pool2d_forward",
     "col2im",
+    "col2im_serial",
     "conv_out_size",
     "im2col",
+    "im2col_serial",
     "max_pool2d_backward",
     "max_pool2d_forward",
     "max_pool2d_gather",
@@ -107,6 +109,8 @@ def _lstm_backward_args(dtype=np.float64):
 KERNELS = {
     "im2col": (im2col, _im2col_args),
     "col2im": (col2im, _col2im_args),
+    "im2col_serial": (im2col_serial, _im2col_args),
+    "col2im_serial": (col2im_serial, _col2im_args),
     "max_pool2d_forward": (max_pool2d_forward, _pool_forward_args),
     "max_pool2d_backward": (max_pool2d_backward, _max_backward_args),
     "max_pool2d_gather": (max_pool2d_gather, _max_gather_args),

@@ -29,10 +29,13 @@ from __future__ import annotations
 
 import ctypes
 import os
+import types
+from typing import Any
 
 import numpy as np
+from numba import njit
 
-__all__ = ["tune", "TUNED"]
+__all__ = ["tune", "TUNED", "serial_twin"]
 
 #: what ``tune()`` changed, for benchmark reports
 TUNED: list[str] = []
@@ -68,3 +71,26 @@ def tune() -> list[str]:
         set_hugepage(False)
         TUNED.append("numpy: no transparent huge pages")
     return TUNED
+
+
+def serial_twin(kernel: Any) -> Any:
+    """``kernel`` (a ``parallel=True`` numba function) compiled without ``parallel``.
+
+    Its ``prange`` loops run as plain loops on the calling thread, so a call does not pay
+    the thread pool's start (above). For memory-bound kernels on mid-sized problems that
+    is the faster choice; the caller picks by problem size. The twin is a copy of the
+    Python function under its own name, so the two never share a cache file.
+
+    Example:
+        >>> from autodiff.kernels.conv import im2col
+        >>> serial_twin(im2col).py_func.__name__
+        'im2col_serial'
+    """
+    f = kernel.py_func
+    twin = types.FunctionType(
+        f.__code__, f.__globals__, f.__name__ + "_serial", f.__defaults__, f.__closure__
+    )
+    twin.__qualname__ = f.__qualname__ + "_serial"
+    twin.__doc__ = f.__doc__
+    options = {k: v for k, v in kernel.targetoptions.items() if k not in ("parallel", "nopython")}
+    return njit(cache=True, **options)(twin)

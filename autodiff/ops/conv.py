@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..function import Function, is_grad_enabled
-from ..kernels import col2im, conv_out_size, im2col
+from ..kernels import col2im, col2im_serial, conv_out_size, im2col, im2col_serial
 from ..kernels.reference import col2im_ref, im2col_ref
 from ..registry import REAL, register
 from ..tensor import Tensor
@@ -41,18 +41,29 @@ COLS_CACHE_BYTES = 128 * 2**20
 #: busy 2-core VM), and a gradient check makes thousands of tiny calls.
 SMALL_PROBLEM = 4096
 
+#: Problems with fewer elements (but at least SMALL_PROBLEM) run on the kernel's serial
+#: twin where it has one: the thread pool's start costs more than the second core saves
+#: (measurements in ``kernels/conv.py``).
+SERIAL_PROBLEM = 2**21
+
+_SERIAL_TWINS = {im2col: im2col_serial, col2im: col2im_serial}
+
 # The kernel's size formula, called from Python without a trip through numba's dispatcher.
 _out_size = conv_out_size.py_func
 
 
 def run_kernel(kernel: Any, reference: Any, size: int, *args: Any) -> np.ndarray:
-    """``kernel(*args)``, or its numpy ``reference`` when ``size`` is below SMALL_PROBLEM.
+    """``kernel(*args)`` on a problem of ``size`` elements, by the fastest of three routes.
 
-    Both return a new array in the dtype of the first argument (the reference may
-    return a view or promote, so it is normalised here).
+    Below SMALL_PROBLEM the numpy ``reference``, below SERIAL_PROBLEM the kernel's serial
+    twin (if it has one), else the parallel kernel. All return a new array in the dtype
+    of the first argument (the reference may return a view or promote, so it is
+    normalised here).
     """
-    if size >= SMALL_PROBLEM:
+    if size >= SERIAL_PROBLEM:
         return kernel(*args)
+    if size >= SMALL_PROBLEM:
+        return _SERIAL_TWINS.get(kernel, kernel)(*args)
     return np.ascontiguousarray(reference(*args), dtype=args[0].dtype)
 
 
