@@ -82,6 +82,46 @@ def test_conv2d_forward_product_paths_match_the_reference(x_shape, w_shape, grou
     np.testing.assert_allclose(y.data, ref, rtol=1e-10, atol=1e-10)
 
 
+@pytest.mark.parametrize(
+    "x_shape, w_shape, groups",
+    [
+        ((3, 1, 6, 5), (4, 1, 3, 3), 1),  # 9 rows: the weight gradient image by image
+        ((2, 2, 5, 6), (4, 1, 3, 3), 2),  # 9 rows per group
+        ((2, 4, 5, 6), (6, 2, 3, 3), 2),  # 18 rows per group: one transposed product
+    ],
+)
+def test_conv2d_weight_and_bias_grads_without_an_input_grad(x_shape, w_shape, groups):
+    # A first layer's input needs no gradient: the array backward then skips the transposed
+    # copy of gy when it can. Its gradients must equal those computed next to an input grad
+    # and the direct definition.
+    rng = np.random.default_rng(5)
+    x, w, b = rng.standard_normal(x_shape), rng.standard_normal(w_shape), rng.standard_normal(6)
+    b = b[: w_shape[0]]
+    gy = rng.standard_normal(ad.conv2d(x, w, b, padding=1, groups=groups).shape)
+    grads = []
+    for x_needs_grad in (False, True):
+        tx = ad.tensor(x, requires_grad=x_needs_grad)
+        tw, tb = ad.tensor(w, requires_grad=True), ad.tensor(b, requires_grad=True)
+        ad.conv2d(tx, tw, tb, padding=1, groups=groups).backward(gy)
+        grads.append((tw.grad.data, tb.grad.data))
+    (gw, gb), (gw_ref, gb_ref) = grads
+    np.testing.assert_allclose(gw, gw_ref, rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(gb, gy.sum(axis=(0, 2, 3)), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(gb_ref, gy.sum(axis=(0, 2, 3)), rtol=1e-10, atol=1e-10)
+    # dL/dW[o] = sum over n, pixels of gy * the patch: the direct definition by einsum
+    xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    og, cg = w_shape[0] // groups, w_shape[1]
+    direct = np.zeros(w_shape)
+    for i in range(3):
+        for j in range(3):
+            patch = xp[:, :, i : i + gy.shape[2], j : j + gy.shape[3]]
+            for g in range(groups):
+                direct[g * og : (g + 1) * og, :, i, j] = np.einsum(
+                    "nohw,nchw->oc", gy[:, g * og : (g + 1) * og], patch[:, g * cg : (g + 1) * cg]
+                )
+    np.testing.assert_allclose(gw, direct, rtol=1e-10, atol=1e-10)
+
+
 @FAST
 @given(conv_problems())
 def test_conv_transpose2d_is_the_adjoint_of_conv2d(problem):
