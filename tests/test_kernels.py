@@ -14,7 +14,9 @@ from autodiff.kernels import (
     im2col,
     im2col_serial,
     max_pool2d_backward,
+    max_pool2d_backward_serial,
     max_pool2d_forward,
+    max_pool2d_forward_serial,
     max_pool2d_gather,
 )
 from autodiff.kernels.reference import (
@@ -159,16 +161,28 @@ def test_conv_edge_cases(case, dtype):
 # ---------------------------------------------------------------- max pooling
 
 
+# The max pooling kernels with serial twins: test both routes.
+MAX_POOLS = pytest.mark.parametrize(
+    "pool_fwd, pool_bwd",
+    [
+        (max_pool2d_forward, max_pool2d_backward),
+        (max_pool2d_forward_serial, max_pool2d_backward_serial),
+    ],
+    ids=["par", "ser"],
+)
+
+
+@MAX_POOLS
 @FAST
 @given(pool_cases())
-def test_max_pool_matches_reference(case):
+def test_max_pool_matches_reference(pool_fwd, pool_bwd, case):
     x, args, rng = case
-    y = max_pool2d_forward(x, *args)
+    y = pool_fwd(x, *args)
     assert y.dtype == x.dtype
     np.testing.assert_array_equal(y, max_pool2d_forward_ref(x, *args))
 
     gy = rng.standard_normal(y.shape).astype(x.dtype)
-    gx = max_pool2d_backward(gy, x, y, *args)
+    gx = pool_bwd(gy, x, y, *args)
     assert gx.dtype == x.dtype and gx.shape == x.shape
     np.testing.assert_allclose(gx, max_pool2d_backward_ref(gy, x, y, *args), **tol(x.dtype))
 
@@ -219,18 +233,19 @@ def test_max_pool_nan_propagates():
     np.testing.assert_array_equal(gx[0, 0], [[0.0, 1.0, 1.0, 0.0]])
 
 
+@MAX_POOLS
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("stride", [(1, 1), (2, 2), (3, 1), (1, 2)])
-def test_max_pool_2x2_fast_path_matches_reference(stride, dtype):
+def test_max_pool_2x2_fast_path_matches_reference(stride, dtype, pool_fwd, pool_bwd):
     # 2x2 windows without padding take their own straight-line code (kernels/pool.py);
     # small integers make ties, overlapping strides make accumulation.
     rng = np.random.default_rng(sum(stride))
     x = rng.integers(-2, 3, size=(2, 3, 7, 9)).astype(dtype)
     args = (2, 2, *stride, 0, 0)
-    y = max_pool2d_forward(x, *args)
+    y = pool_fwd(x, *args)
     np.testing.assert_array_equal(y, max_pool2d_forward_ref(x, *args))
     gy = rng.standard_normal(y.shape).astype(dtype)
-    gx = max_pool2d_backward(gy, x, y, *args)
+    gx = pool_bwd(gy, x, y, *args)
     np.testing.assert_allclose(gx, max_pool2d_backward_ref(gy, x, y, *args), **tol(dtype))
     ggx = rng.standard_normal(x.shape).astype(dtype)
     ggy = max_pool2d_gather(ggx, x, y, *args)

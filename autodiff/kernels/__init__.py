@@ -1,5 +1,7 @@
 """Numba kernels: convolution and pooling (NCHW), ReLU, and the pointwise part of an LSTM step.
 
+Some parallel kernels have a serial twin for mid-sized problems (``SERIAL_TWINS``).
+
 Kernels are leaves: they import only numpy and numba, take plain C-contiguous float32 or
 float64 ndarrays plus int hyper-parameters, return new arrays of the input dtype, and do no
 argument validation (that is the ops' job). See conv.py and pool.py for layouts and
@@ -21,7 +23,9 @@ from .pool import (
     avg_pool2d_backward,
     avg_pool2d_forward,
     max_pool2d_backward,
+    max_pool2d_backward_serial,
     max_pool2d_forward,
+    max_pool2d_forward_serial,
     max_pool2d_gather,
     pool_out_size,
 )
@@ -32,6 +36,7 @@ runtime.tune()  # before numba starts its thread pool (the first parallel kernel
 
 __all__ = [
     "KERNELS",
+    "SERIAL_TWINS",
     "avg_pool2d_backward",
     "avg_pool2d_forward",
     "col2im",
@@ -40,7 +45,9 @@ __all__ = [
     "im2col",
     "im2col_serial",
     "max_pool2d_backward",
+    "max_pool2d_backward_serial",
     "max_pool2d_forward",
+    "max_pool2d_forward_serial",
     "max_pool2d_gather",
     "pool_out_size",
     "relu_backward",
@@ -113,6 +120,8 @@ KERNELS = {
     "col2im_serial": (col2im_serial, _col2im_args),
     "max_pool2d_forward": (max_pool2d_forward, _pool_forward_args),
     "max_pool2d_backward": (max_pool2d_backward, _max_backward_args),
+    "max_pool2d_forward_serial": (max_pool2d_forward_serial, _pool_forward_args),
+    "max_pool2d_backward_serial": (max_pool2d_backward_serial, _max_backward_args),
     "max_pool2d_gather": (max_pool2d_gather, _max_gather_args),
     "avg_pool2d_forward": (avg_pool2d_forward, _pool_forward_args),
     "avg_pool2d_backward": (avg_pool2d_backward, _avg_backward_args),
@@ -120,4 +129,14 @@ KERNELS = {
     "relu_backward": (relu_backward, _relu_backward_args),
     "lstm_forward": (lstm_forward, _lstm_forward_args),
     "lstm_backward": (lstm_backward, _lstm_backward_args),
+}
+
+#: parallel kernel -> (its serial twin, the problem size in elements below which the twin is
+#: faster); measurements next to the twins in conv.py and pool.py. The ops' size is the
+#: element count of the bigger array a kernel touches (cols for im2col/col2im, x for pooling).
+SERIAL_TWINS = {
+    im2col: (im2col_serial, 2**21),
+    col2im: (col2im_serial, 2**21),
+    max_pool2d_forward: (max_pool2d_forward_serial, 2**21),
+    max_pool2d_backward: (max_pool2d_backward_serial, 2**19),
 }

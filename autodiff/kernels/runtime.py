@@ -15,10 +15,10 @@ Measured on a 2-core VM (conv layer forward+backward, x (32,16,32,32), w (32,16,
 
 The price of ``workqueue``: each call of a parallel kernel costs about 150 us to start
 (measured with a trivial kernel; OpenMP with spinning workers: 2 us, with sleeping ones
-(``OMP_WAIT_POLICY=PASSIVE``): about 100 us). That is noise for the benchmark conv layer
-(2-3 ms kernels) and a quarter of a 2x2 pooling kernel on the benchmark CNN's batch.
-Serial versions measured faster only for the smallest kernels of that CNN (by 0.1-0.25
-ms each; slower for the rest), so every kernel stays parallel for now.
+(``OMP_WAIT_POLICY=PASSIVE``): about 100 us). Since the conv and pooling kernels became
+vectorised copies that run near memory speed, that start is a large part of a
+mid-sized call, so those kernels have serial twins (``serial_twin`` below) that the
+ops pick below a measured problem size (``autodiff.kernels.SERIAL_TWINS``).
 
 ``tune()`` runs when ``autodiff`` is imported. The settings are process-wide; set
 ``SEEGRAD_TUNE=0`` in the environment to leave the process as it is. An explicit

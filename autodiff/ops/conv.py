@@ -23,8 +23,9 @@ from typing import Any
 
 import numpy as np
 
+from .. import kernels
 from ..function import Function, is_grad_enabled
-from ..kernels import col2im, col2im_serial, conv_out_size, im2col, im2col_serial
+from ..kernels import col2im, conv_out_size, im2col
 from ..kernels.reference import col2im_ref, im2col_ref
 from ..registry import REAL, register
 from ..tensor import Tensor
@@ -41,12 +42,6 @@ COLS_CACHE_BYTES = 128 * 2**20
 #: busy 2-core VM), and a gradient check makes thousands of tiny calls.
 SMALL_PROBLEM = 4096
 
-#: Problems with fewer elements (but at least SMALL_PROBLEM) run on the kernel's serial
-#: twin where it has one: the thread pool's start costs more than the second core saves
-#: (measurements in ``kernels/conv.py``).
-SERIAL_PROBLEM = 2**21
-
-_SERIAL_TWINS = {im2col: im2col_serial, col2im: col2im_serial}
 
 #: Fewer im2col rows per group than this and a product over them is tiny: conv2d's forward
 #: and weight gradient then work image by image (see ``_conv_forward``, ``_weight_grad``).
@@ -59,16 +54,18 @@ _out_size = conv_out_size.py_func
 def run_kernel(kernel: Any, reference: Any, size: int, *args: Any) -> np.ndarray:
     """``kernel(*args)`` on a problem of ``size`` elements, by the fastest of three routes.
 
-    Below SMALL_PROBLEM the numpy ``reference``, below SERIAL_PROBLEM the kernel's serial
-    twin (if it has one), else the parallel kernel. All return a new array in the dtype
-    of the first argument (the reference may return a view or promote, so it is
-    normalised here).
+    Below SMALL_PROBLEM the numpy ``reference``; below the limit in
+    ``kernels.SERIAL_TWINS`` the kernel's serial twin, where the thread pool's start
+    costs more than the second core saves; else the parallel kernel. All return a new
+    array in the dtype of the first argument (the reference may return a view or
+    promote, so it is normalised here).
     """
-    if size >= SERIAL_PROBLEM:
-        return kernel(*args)
-    if size >= SMALL_PROBLEM:
-        return _SERIAL_TWINS.get(kernel, kernel)(*args)
-    return np.ascontiguousarray(reference(*args), dtype=args[0].dtype)
+    if size < SMALL_PROBLEM:
+        return np.ascontiguousarray(reference(*args), dtype=args[0].dtype)
+    twin = kernels.SERIAL_TWINS.get(kernel)
+    if twin is not None and size < twin[1]:
+        return twin[0](*args)
+    return kernel(*args)
 
 
 def pair(value: Any, name: str, op: str, minimum: int) -> tuple[int, int]:
