@@ -138,5 +138,5 @@ SERIAL_TWINS = {
     im2col: (im2col_serial, 2**21),
     col2im: (col2im_serial, 2**21),
     max_pool2d_forward: (max_pool2d_forward_serial, 2**21),
-    max_pool2d_backward: (max_pool2d_backward_serial, 2**19),
+    max_pool2d_backward: (max_pool2d_backward_serial, 2**21),
 }

@@ -343,7 +343,8 @@ def avg_pool2d_backward(gy, x_shape, kh, kw, sh, sw, ph, pw):
 # after a ReLU, p20 ms, parallel / serial:
 #     forward  (64,16,28,28)  0.45 / 0.30      backward  1.06 / 1.64
 #     forward  (64,32,14,14)  0.34 / 0.16      backward  0.69 / 0.57
-# The forward is memory-bound; the backward's compares and stores gain from a second core
-# sooner.
+# With warm caches the first backward gains from the second core, but inside a training
+# step its inputs come from memory, and with the caches flushed before each call the serial
+# twin wins there too (1.96 / 1.13 ms median; the benchmark CNN step A/B agrees).
 max_pool2d_forward_serial = serial_twin(max_pool2d_forward)
 max_pool2d_backward_serial = serial_twin(max_pool2d_backward)
