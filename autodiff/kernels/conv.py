@@ -31,19 +31,21 @@ loses.
 Benchmark: 2-core VM, numpy 2.4 + OpenBLAS (2 threads), numba 0.68 (workqueue layer),
 float32 x (32,16,32,32), w (32,16,3,3), stride 1, pad 1, so cols is (144, 32768), 19 MB.
 Each phase timed inside a forward+backward step, 60 steps, median / best in ms (the VM
-is shared: medians move by 30% from run to run):
+is shared: medians move by 30% from run to run; re-measured after the unsigned-index
+rewrite of both kernels):
 
-    im2col                              3.0 / 2.2
-    W_mat @ cols (batched per image)    4.2 / 3.1
-    bias, gy -> gymat, bias grad        1.3 / 1.1
-    W_mat.T @ gymat (cols grad)         3.5 / 3.0
-    col2im                              2.4 / 1.8
-    gymat @ cols.T  (weight grad)       3.9 / 2.8
-    step                               ~20  / 14.5    (PyTorch: ~10-12 / 8.5)
+    im2col                                  2.0-2.4 / 1.1
+    W_mat @ cols (one product per image)    4.6 / 2.8
+    gy -> gymat                             0.6 / 0.5
+    W_mat.T @ gymat (cols grad)             4.0 / 3.0
+    col2im                                  2.0-3.2 / 1.4
+    cols @ gymat.T  (weight grad)           3.4 / 2.8
+    step                                   ~19  / 13.6    (PyTorch: ~11-13 / 8.5)
 
 The three matrix products run at 75-110 GFLOP/s on these skinny shapes against 133 for a
 1024^3 GEMM, and each streams the 19 MB cols (or its gradient) through memory once;
-im2col and col2im are near memory speed. Reaching PyTorch (oneDNN's direct convolution)
+im2col and col2im run near memory speed (inside a training step their inputs often
+come from memory rather than cache, which is why they take twice their warm time there). Reaching PyTorch (oneDNN's direct convolution)
 would take a register-blocked direct convolution instead of im2col. Every step allocates
 multi-MB buffers, and first-touch page faults are expensive in this VM, hence the heap
 settings in ``runtime.py``.
