@@ -45,8 +45,9 @@ rewrite of both kernels):
 The three matrix products run at 75-110 GFLOP/s on these skinny shapes against 133 for a
 1024^3 GEMM, and each streams the 19 MB cols (or its gradient) through memory once;
 im2col and col2im run near memory speed (inside a training step their inputs often
-come from memory rather than cache, which is why they take twice their warm time there). Reaching PyTorch (oneDNN's direct convolution)
-would take a register-blocked direct convolution instead of im2col. Every step allocates
+come from memory rather than cache, so they take up to twice their warm time there).
+Reaching PyTorch (oneDNN's direct convolution) would take a register-blocked direct
+convolution instead of im2col. Every step allocates
 multi-MB buffers, and first-touch page faults are expensive in this VM, hence the heap
 settings in ``runtime.py``.
 """
