@@ -153,8 +153,16 @@ def _check_conv(op: str, x: np.ndarray, w: np.ndarray, spec: ConvSpec) -> tuple[
     return oh, ow
 
 
-def _conv_forward(w: np.ndarray, cols: np.ndarray, n: int, oh: int, ow: int, groups: int):
-    """y (N, O, OH, OW) = W (O, Cg*KH*KW) @ cols, per group.
+def _conv_forward(
+    w: np.ndarray,
+    cols: np.ndarray,
+    n: int,
+    oh: int,
+    ow: int,
+    groups: int,
+    b: np.ndarray | None = None,
+) -> np.ndarray:
+    """y (N, O, OH, OW) = W (O, Cg*KH*KW) @ cols (+ b), per group.
 
     Two ways to get NCHW out of it: one product per image (numpy's batched matmul over
     the view (N, C*KH*KW, OH*OW) of cols) writes y directly; one big product writes
@@ -181,8 +189,14 @@ def _conv_forward(w: np.ndarray, cols: np.ndarray, n: int, oh: int, ow: int, gro
         if per_image:
             np.matmul(w_mat[blk], cols3[:, rblk], out=y[:, blk])
         else:
-            ymat = w_mat[blk] @ cols[rblk]
-            np.copyto(y[:, blk].transpose(1, 0, 2), ymat.reshape(og, n, plane))
+            ymat = (w_mat[blk] @ cols[rblk]).reshape(og, n, plane)
+            y_blk = y[:, blk].transpose(1, 0, 2)
+            if b is None:
+                np.copyto(y_blk, ymat)
+            else:  # the bias rides along with the transposing copy: one pass over y fewer
+                np.add(ymat, b[blk].reshape(og, 1, 1), out=y_blk)
+    if per_image and b is not None:
+        y += b.reshape(1, o, 1)
     return y.reshape(n, o, oh, ow)
 
 
@@ -282,9 +296,7 @@ class Conv2d(Function):
         cols = run_kernel(
             im2col, im2col_ref, x.size * taps, x, *self.spec.kernel_args(*w.shape[2:])
         )
-        y = _conv_forward(w, cols, x.shape[0], oh, ow, self.spec.groups)
-        if b is not None:
-            y += b.reshape(1, -1, 1, 1)
+        y = _conv_forward(w, cols, x.shape[0], oh, ow, self.spec.groups, b)
         if is_grad_enabled() and cols.nbytes <= COLS_CACHE_BYTES:
             self.saved = cols
         return y
