@@ -339,6 +339,29 @@ def test_relu_kernels_equal_numpy_bitwise(dtype, shape, seed):
         np.testing.assert_array_equal(np.signbit(got), np.signbit(want))  # -0.0 becomes +0.0
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+def test_relu_op_gives_the_same_values_and_grads_on_either_path(dtype, monkeypatch):
+    # The op uses the kernels for big float32/float64 arrays and numpy otherwise.
+    import autodiff as ad
+    import autodiff.ops.elementwise as elementwise
+
+    rng = np.random.default_rng(11)
+    base = rng.standard_normal((64, 130)).astype(dtype)
+    base[0, :4] = [0.0, -0.0, np.nan, -np.inf]
+    results = []
+    for min_size in (0, 10**9):  # always the kernel, never the kernel
+        monkeypatch.setattr(elementwise, "KERNEL_MIN_SIZE", min_size)
+        x = ad.tensor(base[:, ::2], requires_grad=True)  # a strided view
+        y = ad.relu(x)
+        with np.errstate(invalid="ignore"):  # -inf * 0 in the upstream gradient: NaN
+            (y * ad.tensor(base[:, 1::2])).sum().backward()
+        results.append((y.data, x.grad.data))
+    (y_kernel, g_kernel), (y_numpy, g_numpy) = results
+    for got, want in ((y_kernel, y_numpy), (g_kernel, g_numpy)):
+        assert got.dtype == want.dtype == dtype
+        np.testing.assert_array_equal(got, want)
+
+
 # ---------------------------------------------------------------- registry
 
 

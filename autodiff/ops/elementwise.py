@@ -24,6 +24,15 @@ from ._util import ONES, constant
 #: dtypes the numba kernels are compiled for; others take the plain numpy expression
 KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
+#: Smaller arrays take the numpy expression: it is as fast there (2-3 us either way at
+#: 1024 elements), and a program of small tensors (a gradient check, the apple bill)
+#: then never pays numba's one-time start (0.3-0.6 s for the first kernel of a process).
+KERNEL_MIN_SIZE = 4096
+
+
+def _use_kernel(x: np.ndarray) -> bool:
+    return x.size >= KERNEL_MIN_SIZE and x.dtype in KERNEL_DTYPES
+
 
 def _contiguous(a: np.ndarray) -> np.ndarray:
     # np.ascontiguousarray would also turn a 0-d array into shape (1,)
@@ -157,7 +166,7 @@ class Relu(Function):
     rule = "gx = gy * (x > 0)"
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        if x.dtype in KERNEL_DTYPES:
+        if _use_kernel(x):
             return relu_forward(_contiguous(x))
         return np.maximum(x, 0)
 
@@ -166,7 +175,7 @@ class Relu(Function):
 
     def backward_arrays(self, gy):
         x = self.inputs[0].data
-        if x.dtype in KERNEL_DTYPES and gy.dtype == x.dtype:
+        if _use_kernel(x) and gy.dtype == x.dtype:
             return relu_backward(_contiguous(gy), _contiguous(x))
         return gy * (x > 0)
 
