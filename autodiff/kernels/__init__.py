@@ -131,12 +131,11 @@ KERNELS = {
     "lstm_backward": (lstm_backward, _lstm_backward_args),
 }
 
-#: parallel kernel -> (its serial twin, the problem size in elements below which the twin is
-#: faster); measurements next to the twins in conv.py and pool.py. The ops' size is the
-#: element count of the bigger array a kernel touches (cols for im2col/col2im, x for pooling).
+#: parallel kernel -> its serial twin, for the ops to run on mid-sized problems
+#: (``autodiff.ops.conv.SERIAL_PROBLEM``; measurements next to the twins in conv.py and pool.py)
 SERIAL_TWINS = {
-    im2col: (im2col_serial, 2**21),
-    col2im: (col2im_serial, 2**21),
-    max_pool2d_forward: (max_pool2d_forward_serial, 2**21),
-    max_pool2d_backward: (max_pool2d_backward_serial, 2**21),
+    im2col: im2col_serial,
+    col2im: col2im_serial,
+    max_pool2d_forward: max_pool2d_forward_serial,
+    max_pool2d_backward: max_pool2d_backward_serial,
 }

@@ -18,7 +18,7 @@ The price of ``workqueue``: each call of a parallel kernel costs about 150 us to
 (``OMP_WAIT_POLICY=PASSIVE``): about 100 us). Since the conv and pooling kernels became
 vectorised copies that run near memory speed, that start is a large part of a
 mid-sized call, so those kernels have serial twins (``serial_twin`` below) that the
-ops pick below a measured problem size (``autodiff.kernels.SERIAL_TWINS``).
+ops pick below a measured problem size (``autodiff.ops.conv.SERIAL_PROBLEM``).
 
 ``tune()`` runs when ``autodiff`` is imported. The settings are process-wide; set
 ``SEEGRAD_TUNE=0`` in the environment to leave the process as it is. An explicit
