@@ -207,9 +207,10 @@ def _hits(r0, r1, j, m):
 def _shares(dtype):
     """1/count for count = 0..4 tied maxima in a 2x2 window (0: no max, NaN-free window).
 
-    A table lookup and a multiply instead of a division per window: 1.3-1.6x faster on
-    the benchmark CNN's pooling layers. For three-way ties g * (1/3) may differ from g / 3
-    in the last bit; every other count is exact.
+    A table lookup and a multiply instead of a division per window: about 1.2x faster on
+    the benchmark CNN's pooling layers (backward 1.26 -> 1.02 and 0.75 -> 0.61 ms).
+    For three-way ties g * (1/3) may differ from g / 3 in the last bit; every other
+    count is exact.
     """
     inv = np.empty(5, dtype=dtype)
     inv[0] = 1
