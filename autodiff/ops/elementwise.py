@@ -24,9 +24,9 @@ from ._util import ONES, constant
 #: dtypes the numba kernels are compiled for; others take the plain numpy expression
 KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
-#: Smaller arrays take the numpy expression: it is as fast there (2-3 us either way at
-#: 1024 elements), and a program of small tensors (a gradient check, the apple bill)
-#: then never pays numba's one-time start (0.3-0.6 s for the first kernel of a process).
+#: Smaller arrays take the numpy expression, at most 1-2 us slower per call there, so that
+#: a program of small tensors (a gradient check, the apple bill) never pays numba's
+#: one-time start (0.3-0.6 s for the first kernel of a process).
 KERNEL_MIN_SIZE = 4096
 
 
