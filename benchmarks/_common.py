@@ -21,7 +21,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Timing", "interleaved", "markdown_table", "machine_summary", "tune_process"]
+__all__ = [
+    "Timing",
+    "interleaved",
+    "markdown_table",
+    "machine_summary",
+    "no_tuning",
+    "tune_process",
+]
 
 
 def tune_process() -> list[str]:
@@ -33,6 +40,12 @@ def tune_process() -> list[str]:
     from autodiff.kernels import runtime
 
     return list(runtime.tune())
+
+
+def no_tuning() -> list[str]:
+    """Keep ``import autodiff`` from tuning the process (for ``--no-tune`` runs)."""
+    os.environ["SEEGRAD_TUNE"] = "0"
+    return ["none (--no-tune)"]
 
 
 @dataclass

@@ -27,11 +27,12 @@ from _common import (  # noqa: E402 - the path above makes the helper importable
     interleaved,
     machine_summary,
     markdown_table,
+    no_tuning,
     tune_process,
 )
 
 TUNE = "--no-tune" not in sys.argv
-TUNING = tune_process() if TUNE else ["none (--no-tune)"]
+TUNING = tune_process() if TUNE else no_tuning()
 
 import numpy as np  # noqa: E402
 from numpy.lib.stride_tricks import as_strided  # noqa: E402

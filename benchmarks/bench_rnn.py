@@ -32,11 +32,12 @@ from _common import (  # noqa: E402 - the path above makes the helper importable
     interleaved,
     machine_summary,
     markdown_table,
+    no_tuning,
     tune_process,
 )
 
 TUNE = "--no-tune" not in sys.argv
-TUNING = tune_process() if TUNE else ["none (--no-tune)"]
+TUNING = tune_process() if TUNE else no_tuning()
 
 import numpy as np  # noqa: E402
 
