@@ -296,6 +296,46 @@ def test_numba_kernel_path_to_second_order(monkeypatch, serial_problem):
         np.testing.assert_allclose(fn(*arrays).data, numpy_path, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("chunk", [1, 2**11], ids=["image by image", "two images a chunk"])
+def test_split_batch_route_matches_the_whole_batch(monkeypatch, chunk):
+    # Big convolutions split the batch into chunks of images over threads (autodiff.threads),
+    # each with its own im2col and products; force that on a small problem, on the numba
+    # twins, and compare outputs and gradients with the whole-batch route and the definition.
+    monkeypatch.setattr(conv_ops, "SMALL_PROBLEM", 0)
+    rng = np.random.default_rng(6)
+    x, w, b = rng.standard_normal((5, 4, 7, 6)), rng.standard_normal((6, 2, 3, 2)), np.ones(6)
+    kw = {"stride": (1, 2), "padding": (1, 1), "dilation": (2, 1), "groups": 2}
+    gy = rng.standard_normal(conv2d_ref(x, w, b, **kw).shape)
+
+    def run(split_chunk, dtype):
+        monkeypatch.setattr(conv_ops, "SPLIT_CHUNK", split_chunk)
+        ts = [ad.tensor(a.astype(dtype), requires_grad=True) for a in (x, w, b)]
+        y = ad.conv2d(*ts, **kw)
+        y.backward(gy.astype(dtype))
+        return [y.data] + [t.grad.data for t in ts]
+
+    monkeypatch.setattr(conv_ops, "SPLIT_CHUNK", chunk)
+    assert len(conv_ops.image_chunks(5, x[0].size * 6)) > 1  # the split route is taken
+    split, whole = run(chunk, np.float64), run(10**9, np.float64)
+    for got, want in zip(split, whole):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(split[0], conv2d_ref(x, w, b, **kw), rtol=1e-10, atol=1e-10)
+    for got, want in zip(run(chunk, np.float32), whole):
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+def test_split_batch_route_to_second_order(monkeypatch):
+    # conv_transpose2d and the weight-gradient node split their batch the same way.
+    monkeypatch.setattr(conv_ops, "SMALL_PROBLEM", 0)
+    monkeypatch.setattr(conv_ops, "SPLIT_CHUNK", 1)
+    rng = np.random.default_rng(7)
+    x, w, b = rng.standard_normal((3, 4, 4, 3)), rng.standard_normal((4, 2, 3, 2)), np.ones(4)
+    assert len(conv_ops.image_chunks(3, x[0].size * 6)) == 3
+    kw = {"stride": (1, 2), "padding": (1, 1), "dilation": (2, 1), "groups": 2}
+    assert gradgradcheck(lambda *a: ad.conv2d(*a, **kw), [x, w, b])
+
+
 # ------------------------------------------------------------ PyTorch comparison
 def test_against_pytorch():
     torch = pytest.importorskip("torch")
