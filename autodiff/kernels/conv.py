@@ -200,5 +200,7 @@ def col2im(cols, x_shape, kh, kw, sh, sw, ph, pw, dh, dw):
 #     im2col (64,16,14,14)   0.64 / 0.49     col2im  1.00 / 0.62      cols   1.8 M
 #     im2col (128,16,14,14)  1.35 / 1.86     col2im  1.74 / 2.14      cols   3.6 M
 #     im2col (32,16,32,32)   1.39 / 2.04     col2im  1.79 / 2.29      cols   4.7 M
+# The twins also release the GIL: a convolution split over the cores (autodiff.threads)
+# runs one twin per thread on its chunk of images.
 im2col_serial = serial_twin(im2col)
 col2im_serial = serial_twin(col2im)
