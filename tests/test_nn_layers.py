@@ -296,3 +296,13 @@ def test_a_float32_model_keeps_float32_everywhere():
     loss.backward()
     for name, p in model.named_parameters():
         assert p.dtype == np.float32 and p.grad.dtype == np.float32, name
+
+
+def test_layers_read_a_batch_of_their_dtype_without_copying_it():
+    # Copying every input batch cost 8% of an MLP step; a batch of another dtype is
+    # still converted to the layer's.
+    fc = nn.Linear(3, 2)
+    x = np.ones((4, 3), np.float32)
+    assert fc(x).creator.inputs[0].data is x
+    converted = fc(x.astype(np.float64)).creator.inputs[0].data
+    assert converted.dtype == np.float32
