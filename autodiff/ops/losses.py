@@ -82,8 +82,8 @@ class SoftmaxCrossEntropy(Function):
         shifted = x - x.max(axis=-1, keepdims=True)
         logp = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
         if self.labels:
-            picked = np.take_along_axis(logp, t[..., None].astype(np.intp), axis=-1)[..., 0]
-            losses = -picked
+            rows = logp.reshape(-1, classes)
+            losses = -rows[np.arange(rows.shape[0]), t.reshape(-1)].reshape(t.shape)
         else:
             losses = -(t * logp).sum(axis=-1)
         self.count = int(np.prod(x.shape[:-1]))
@@ -96,6 +96,28 @@ class SoftmaxCrossEntropy(Function):
         if self.reduction == "mean":
             gy = gy * (1.0 / max(self.count, 1))
         return gy
+
+    def backward_arrays(self, gy: np.ndarray) -> Any:
+        # The same rule on arrays for first-order gradients, in place on one buffer:
+        # no one-hot matrix, no nodes (backward() stays the differentiable definition).
+        x, t = self.inputs
+        if not self.labels and t.requires_grad:
+            return NotImplemented
+        if not x.requires_grad:
+            return None, None
+        p = np.exp(x.data - x.data.max(axis=-1, keepdims=True))
+        p /= p.sum(axis=-1, keepdims=True)
+        if self.labels:
+            rows = p.reshape(-1, p.shape[-1])
+            rows[np.arange(rows.shape[0]), t.data.reshape(-1)] -= 1
+        else:
+            p -= t.data
+        if self.reduction == "none":
+            gy = gy[..., None]
+        elif self.reduction == "mean":
+            gy = gy * (1.0 / max(self.count, 1))
+        p *= gy
+        return p, None
 
     def backward(self, gy: Tensor) -> tuple[Tensor | None, Tensor | None]:
         x, t = self.inputs
