@@ -77,12 +77,16 @@ def _pool() -> ThreadPoolExecutor:
     return pool
 
 
-def _forget_pool() -> None:
-    _state.pop("pool", None)  # a forked child has the pool object but not its threads
+def _after_fork_in_child() -> None:
+    # The child has the pool object but not its threads, and a lock that a thread of the
+    # parent may have held at the fork: start both afresh.
+    global _lock
+    _state.pop("pool", None)
+    _lock = threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_pool)
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def run_split(work: Callable[[int], None], count: int) -> None:

@@ -85,7 +85,7 @@ def test_a_forked_child_gets_a_working_split():
     threads.run_split(lambda i: None, 4)  # the parent's pool exists before the fork
     pid = os.fork()
     if pid == 0:  # the child: must not hang on the parent's (absent) pool threads
-        signal.alarm(30)
+        signal.alarm(10)
         try:
             out = []
             threads.run_split(out.append, 4)
