@@ -307,12 +307,12 @@ def test_split_batch_route_matches_the_whole_batch(monkeypatch, chunk):
     kw = {"stride": (1, 2), "padding": (1, 1), "dilation": (2, 1), "groups": 2}
     gy = rng.standard_normal(conv2d_ref(x, w, b, **kw).shape)
 
-    def run(split_chunk, dtype):
+    def run(split_chunk, dtype, needs=(True, True, True)):
         monkeypatch.setattr(conv_ops, "SPLIT_CHUNK", split_chunk)
-        ts = [ad.tensor(a.astype(dtype), requires_grad=True) for a in (x, w, b)]
+        ts = [ad.tensor(a.astype(dtype), requires_grad=r) for a, r in zip((x, w, b), needs)]
         y = ad.conv2d(*ts, **kw)
         y.backward(gy.astype(dtype))
-        return [y.data] + [t.grad.data for t in ts]
+        return [y.data] + [None if t.grad is None else t.grad.data for t in ts]
 
     monkeypatch.setattr(conv_ops, "SPLIT_CHUNK", chunk)
     assert len(conv_ops.image_chunks(5, x[0].size * 6)) > 1  # the split route is taken
@@ -323,6 +323,12 @@ def test_split_batch_route_matches_the_whole_batch(monkeypatch, chunk):
     for got, want in zip(run(chunk, np.float32), whole):
         assert got.dtype == np.float32
         np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+    # A frozen layer (input gradient only) and a first layer (no input gradient).
+    for needs in ((True, False, False), (False, True, True)):
+        for got, want, need in zip(run(chunk, np.float64, needs)[1:], whole[1:], needs):
+            assert (got is None) != need
+            if need:
+                np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
 def test_split_batch_route_to_second_order(monkeypatch):
