@@ -332,12 +332,17 @@ def main() -> None:
             ]
         )
     ratio_table = markdown_table(["ratio", "measured", "target"], targets)
-    compile_rows = [[name, f"{cold[name] * 1e3:.0f}", f"{warm[name] * 1e3:.1f}"] for name in cold]
+    compile_rows = [
+        [name, f"{cold[name] * 1e3:.0f}", f"{warm[name] * 1e3:.1f}"]
+        for name in cold
+        if name != "total"
+    ]
+    # The probe's own clock: adding up the rows would count the import's share twice.
     compile_rows.append(
         [
-            "total (incl. import)",
-            f"{sum(cold.values()) * 1e3:.0f}",
-            f"{sum(warm.values()) * 1e3:.1f}",
+            "total (import + every kernel)",
+            f"{cold['total'] * 1e3:.0f}",
+            f"{warm['total'] * 1e3:.1f}",
         ]
     )
     compile_table = markdown_table(
