@@ -358,8 +358,8 @@ def main() -> None:
             "forward + input grad + weight grad (3 x 2*N*O*C*K*K*OH*OW).",
             table,
             ratio_table,
-            "numba kernels, first float32 call in a fresh process (`import` = importing "
-            "autodiff.kernels):",
+            "numba kernels, first float32 call in a fresh process "
+            "(`import` = `import autodiff, nn`):",
             compile_table,
             f"Total benchmark time {time.perf_counter() - started:.0f} s.",
         ]
