@@ -483,15 +483,17 @@ class Module:
         _call_depth += 1
         try:
             with ad.name_scope(scope or type(self).__name__):
-                for hook in list(self._forward_pre_hooks.values()):
-                    changed = hook(self, args)
-                    if changed is not None:
-                        args = changed if isinstance(changed, tuple) else (changed,)
+                if self._forward_pre_hooks:
+                    for hook in list(self._forward_pre_hooks.values()):
+                        changed = hook(self, args)
+                        if changed is not None:
+                            args = changed if isinstance(changed, tuple) else (changed,)
                 out = self.forward(*args, **kwargs)
-                for hook in list(self._forward_hooks.values()):
-                    changed = hook(self, args, out)
-                    if changed is not None:
-                        out = changed
+                if self._forward_hooks:
+                    for hook in list(self._forward_hooks.values()):
+                        changed = hook(self, args, out)
+                        if changed is not None:
+                            out = changed
         finally:
             _call_depth -= 1
         return out
