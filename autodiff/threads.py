@@ -92,8 +92,9 @@ if hasattr(os, "register_at_fork"):
 def run_split(work: Callable[[int], None], count: int) -> None:
     """Call ``work(i)`` for every i in range(count), spread over the worker threads.
 
-    Runs in the calling thread alone when ``available()`` is False or count < 2. The
-    first exception raised by a call is re-raised here once every thread has stopped.
+    Runs in the calling thread alone when ``available()`` is False or count < 2. A call
+    that raises stops its thread; the other threads finish the remaining calls, and
+    then the exception is re-raised here (the calling thread's own first).
 
     Example:
         >>> from autodiff import threads

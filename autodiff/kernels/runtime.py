@@ -32,6 +32,10 @@ step. Interleaved medians in one process, ms (thread timeout 2**4 / 2**20 / 2**2
     CNN training step (layer 2 split)          13.0 / 13.5 / 16.4
     MLP training step (no split)                2.84 / 2.53 / 2.42
 
+(A later MLP A/B gave 2.42 ms at 2**20 and 2.62 at 2**28: the MLP's difference is
+within the noise. The conv layer no longer runs a 2-thread product at all: its bias
+gradient moved into the split.)
+
 ``tune()`` runs when ``autodiff`` is imported. The settings are process-wide; set
 ``SEEGRAD_TUNE=0`` in the environment to leave the process as it is. An explicit
 ``NUMBA_THREADING_LAYER`` is always respected.
