@@ -121,10 +121,11 @@ def run_split(work: Callable[[int], None], count: int) -> None:
         finally:
             _inside.active = False
 
-    blas = runtime.openblas()
+    blas = runtime.openblas()  # None only when a test forces the split without OpenBLAS
     with _lock:
-        previous = blas.get_num_threads()
-        blas.set_num_threads(1)
+        previous = blas.get_num_threads() if blas else None
+        if blas:
+            blas.set_num_threads(1)
         try:
             helpers = [_pool().submit(drain) for _ in range(min(worker_count(), count) - 1)]
             try:
@@ -135,4 +136,5 @@ def run_split(work: Callable[[int], None], count: int) -> None:
             for helper in helpers:
                 helper.result()
         finally:
-            blas.set_num_threads(previous)
+            if blas:
+                blas.set_num_threads(previous)

@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as hs
 
 import autodiff as ad
+from autodiff import threads
 from autodiff.ops import conv as conv_ops
 from autodiff.testing import gradcheck, gradgradcheck
 
@@ -296,12 +297,20 @@ def test_numba_kernel_path_to_second_order(monkeypatch, serial_problem):
         np.testing.assert_allclose(fn(*arrays).data, numpy_path, rtol=1e-12, atol=1e-12)
 
 
+def force_split(monkeypatch):
+    """Take the split route even where threads.available() is False (one core, no
+    OpenBLAS, SEEGRAD_TUNE=0): what is tested is the chunking, on two threads."""
+    monkeypatch.setattr(threads, "available", lambda: True)
+    monkeypatch.setattr(threads, "worker_count", lambda: 2)
+    monkeypatch.setattr(conv_ops, "SMALL_PROBLEM", 0)  # the numba twins, not numpy
+
+
 @pytest.mark.parametrize("chunk", [1, 2**11], ids=["image by image", "two images a chunk"])
 def test_split_batch_route_matches_the_whole_batch(monkeypatch, chunk):
     # Big convolutions split the batch into chunks of images over threads (autodiff.threads),
     # each with its own im2col and products; force that on a small problem, on the numba
     # twins, and compare outputs and gradients with the whole-batch route and the definition.
-    monkeypatch.setattr(conv_ops, "SMALL_PROBLEM", 0)
+    force_split(monkeypatch)
     rng = np.random.default_rng(6)
     x, w, b = rng.standard_normal((5, 4, 7, 6)), rng.standard_normal((6, 2, 3, 2)), np.ones(6)
     kw = {"stride": (1, 2), "padding": (1, 1), "dilation": (2, 1), "groups": 2}
@@ -333,7 +342,7 @@ def test_split_batch_route_matches_the_whole_batch(monkeypatch, chunk):
 
 def test_split_batch_route_to_second_order(monkeypatch):
     # conv_transpose2d and the weight-gradient node split their batch the same way.
-    monkeypatch.setattr(conv_ops, "SMALL_PROBLEM", 0)
+    force_split(monkeypatch)
     monkeypatch.setattr(conv_ops, "SPLIT_CHUNK", 1)
     rng = np.random.default_rng(7)
     x, w, b = rng.standard_normal((3, 4, 4, 3)), rng.standard_normal((4, 2, 3, 2)), np.ones(4)
