@@ -337,26 +337,24 @@ def _weight_grad(
 
 def _backward(
     gy: np.ndarray,
-    w: np.ndarray,
     spec: ConvSpec,
     x_shape: tuple,
+    kernel_hw: tuple,
+    w: np.ndarray | None = None,
     x: np.ndarray | None = None,
     cached: tuple[list[slice], list[np.ndarray]] | None = None,
-    input_grad: bool = True,
     bias_grad: bool = False,
 ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
-    """(dL/dx if ``input_grad``, dL/dW if ``x`` is given, dL/db if ``bias_grad``) of
+    """(dL/dx if ``w`` is given, dL/dW if ``x`` is given, dL/db if ``bias_grad``) of
     conv(x, W) + b for the upstream gradient ``gy``.
 
     ``cached`` is the (chunks, im2col buffers) that ``_forward`` returned; without it
     the batch is chunked afresh and the weight gradient runs im2col again. Each chunk
     makes one transposed copy of its gy for both products (none for a single image).
     """
-    n, kernel_hw = gy.shape[0], w.shape[2:]
-    chunks, cols = cached if cached is not None else (None, None)
-    if chunks is None:
-        chunks = image_chunks(n, int(np.prod(x_shape[1:])) * kernel_hw[0] * kernel_hw[1])
-    serial = len(chunks) > 1
+    taps = kernel_hw[0] * kernel_hw[1]
+    chunks, cols = cached or (image_chunks(gy.shape[0], int(np.prod(x_shape[1:])) * taps), None)
+    input_grad, serial = w is not None, len(chunks) > 1
     gx = np.empty(x_shape, dtype=gy.dtype) if input_grad and serial else None
     gx_parts, gw_parts, gb_parts = ([None] * len(chunks) for _ in range(3))
 
@@ -380,9 +378,9 @@ def _backward(
     threads.run_split(work, len(chunks))
     if input_grad and not serial:
         gx = gx_parts[0]
-    gw = _chunk_sum(gw_parts) if x is not None else None
-    if gw is not None:
-        gw = gw.T.reshape(w.shape[0], x.shape[1] // spec.groups, *kernel_hw)
+    gw = None
+    if x is not None:
+        gw = _chunk_sum(gw_parts).T.reshape(gy.shape[1], x.shape[1] // spec.groups, *kernel_hw)
     return gx, gw, _chunk_sum(gb_parts) if bias_grad else None
 
 
@@ -417,17 +415,16 @@ class Conv2d(Function):
         gy = np.ascontiguousarray(gy, dtype=x.dtype)
         cached = getattr(self, "saved", None)
         self.saved = None
-        x_data = np.ascontiguousarray(x.data) if w.requires_grad else None
         with_bias = len(self.inputs) == 3
         gx, gw, gb = _backward(
             gy,
-            np.ascontiguousarray(w.data),
             self.spec,
             x.shape,
-            x_data,
-            cached,
-            x.requires_grad,
-            with_bias and self.inputs[2].requires_grad,
+            w.shape[2:],
+            w=np.ascontiguousarray(w.data) if x.requires_grad else None,
+            x=np.ascontiguousarray(x.data) if w.requires_grad else None,
+            cached=cached,
+            bias_grad=with_bias and self.inputs[2].requires_grad,
         )
         return (gx, gw, gb) if with_bias else (gx, gw)
 
@@ -472,7 +469,8 @@ class ConvTranspose2d(Function):
                 f"conv_transpose2d: an output of size {self.out_hw} does not convolve back to "
                 f"the input's size {g.shape[2:]} with weight {w.shape}"
             )
-        gx, _, _ = _backward(np.ascontiguousarray(g), np.ascontiguousarray(w), self.spec, x_shape)
+        w = np.ascontiguousarray(w)
+        gx, _, _ = _backward(np.ascontiguousarray(g), self.spec, x_shape, w.shape[2:], w=w)
         return gx
 
     def backward(self, gz: Tensor) -> tuple[Tensor | None, Tensor | None]:
@@ -501,13 +499,9 @@ class Conv2dWeightGrad(Function):
 
     def forward(self, x: np.ndarray, gy: np.ndarray) -> np.ndarray:
         _check_dtypes(x, gy)
-        # A weight of the right shape for the products; only its shape is read.
-        w_shape = (gy.shape[1], x.shape[1] // self.spec.groups, *self.kernel_hw)
-        w_like = np.empty(w_shape, dtype=x.dtype)
         x = np.ascontiguousarray(x)
-        _, gw, _ = _backward(
-            np.ascontiguousarray(gy), w_like, self.spec, x.shape, x, self.saved, False
-        )
+        gy = np.ascontiguousarray(gy)
+        _, gw, _ = _backward(gy, self.spec, x.shape, self.kernel_hw, x=x, cached=self.saved)
         self.saved = None  # the cache served this one product
         return gw
 
