@@ -358,22 +358,26 @@ def _backward(
     gx = np.empty(x_shape, dtype=gy.dtype) if input_grad and serial else None
     gx_parts, gw_parts, gb_parts = ([None] * len(chunks) for _ in range(3))
 
+    # The order inside a chunk is for the caches: the bias sum reads this chunk's gy from
+    # memory and the transposed copy right after finds it in cache (0.077 -> 0.048 ms per
+    # chunk of the benchmark layer, timed inside the step); the weight gradient uses that
+    # copy before the input gradient's im2col-sized buffer pushes it out.
     def work(i: int) -> None:
         part, g = chunks[i], gy[chunks[i]]
-        gymat = _as_gymat(g) if input_grad else None
-        if input_grad:
-            gx_parts[i] = _input_grad(gymat, w, spec, (len(g), *x_shape[1:]), serial)
-            if serial:
-                gx[part] = gx_parts[i]  # while it is still in this core's cache
-        if x is not None:
-            part_cols = None if cols is None else cols[i]
-            gw_parts[i] = _weight_grad(x[part], g, gymat, part_cols, spec, kernel_hw, serial)
         if bias_grad:
             # A matrix-vector product over the contiguous (image, channel) planes: 4x faster
             # than g.sum(axis=(0, 2, 3)), whose reduction runs over strided axes.
             m, o = g.shape[:2]
             planes = g.reshape(m * o, -1) @ np.ones(g.shape[2] * g.shape[3], dtype=g.dtype)
             gb_parts[i] = planes.reshape(m, o).sum(axis=0)
+        gymat = _as_gymat(g) if input_grad else None
+        if x is not None:
+            part_cols = None if cols is None else cols[i]
+            gw_parts[i] = _weight_grad(x[part], g, gymat, part_cols, spec, kernel_hw, serial)
+        if input_grad:
+            gx_parts[i] = _input_grad(gymat, w, spec, (len(g), *x_shape[1:]), serial)
+            if serial:
+                gx[part] = gx_parts[i]  # while it is still in this core's cache
 
     threads.run_split(work, len(chunks))
     if input_grad and not serial:
