@@ -31,6 +31,7 @@ from _common import (  # noqa: E402 - the path above makes the helper importable
     no_tuning,
     tune_process,
 )
+from bench_startup import WARM_RUNS, kernel_times  # noqa: E402
 
 TUNE = "--no-tune" not in sys.argv
 TUNING = tune_process() if TUNE else no_tuning()
@@ -280,14 +281,6 @@ def _flatten(res: Any) -> list[np.ndarray]:
     return [np.asarray(res)]
 
 
-# ------------------------------------------------------------ 4. numba compile times
-def compile_times() -> tuple[dict[str, float], dict[str, float]]:
-    """First call of each kernel (float32) with an empty cache, then with that cache."""
-    from bench_startup import kernel_times
-
-    return kernel_times()
-
-
 # ------------------------------------------------------------ report
 def main() -> None:
     rng = np.random.default_rng(0)
@@ -295,7 +288,7 @@ def main() -> None:
     conv_rows, conv_ms = conv_layer(rng)
     gflops = float(conv_rows[-1][4])
     cnn_rows, cnn_ms = cnn_step(rng)
-    cold, warm = compile_times()
+    cold, warm = kernel_times()  # 4. numba compile times: empty cache, then cache hits
 
     header = ["benchmark", "implementation", "median ms", "IQR ms", "GFLOP/s"]
     table = markdown_table(header, conv_rows + cnn_rows)
@@ -349,7 +342,8 @@ def main() -> None:
         ]
     )
     compile_table = markdown_table(
-        ["kernel", "cold ms (compile)", "warm ms (cache hit)"], compile_rows
+        ["kernel", "cold ms (compile)", f"warm ms (cache hit, median of {WARM_RUNS})"],
+        compile_rows,
     )
 
     report = "\n\n".join(
