@@ -37,6 +37,17 @@ def test_nested_scopes_are_joined_with_dots():
             ad.tensor(np.ones((2, 3))) @ ad.tensor(np.ones((2, 3)))
 
 
+def test_name_scope_as_decorator_restores_the_scope_in_recursion():
+    @ad.name_scope("block")
+    def scopes(depth):
+        y = ad.tensor([1.0], requires_grad=True) * 2.0
+        inner = scopes(depth - 1) if depth else []
+        return [y.creator.scope, *inner, ad.current_scope()]
+
+    assert scopes(1) == [("block",), ("block", "block"), ("block", "block"), ("block",)]
+    assert ad.current_scope() == ()
+
+
 def test_broadcast_error_says_what_was_expected():
     with pytest.raises(ValueError) as info:
         where = _line()
