@@ -52,6 +52,7 @@ import json
 import os
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -215,6 +216,8 @@ def _atomic_savez(path: str, arrays: Mapping[str, np.ndarray], compress: bool) -
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise CheckpointError(f"cannot save checkpoint '{path}': directory {directory} is missing")
+    if os.path.isdir(path):
+        raise CheckpointError(f"cannot save checkpoint '{path}': it is a directory, not a file")
     # Same directory as the target: os.replace is only atomic within one file system.
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
     try:
@@ -405,6 +408,19 @@ def _restore_rng(states: Mapping[str, Any], path: str) -> None:
         raise CheckpointError(f"checkpoint '{path}' has an invalid RNG state ({exc})") from None
 
 
+# What zipfile, zlib and numpy raise on a damaged archive: a flipped byte can make an entry
+# look encrypted (RuntimeError) or compressed by an unknown method (NotImplementedError).
+_UNREADABLE = (
+    OSError,
+    EOFError,
+    KeyError,
+    RuntimeError,
+    NotImplementedError,
+    zipfile.BadZipFile,
+    zlib.error,
+)
+
+
 def _read_arrays(path: str) -> dict[str, np.ndarray]:
     try:
         data = np.load(path, allow_pickle=False)
@@ -414,7 +430,7 @@ def _read_arrays(path: str) -> dict[str, np.ndarray]:
         raise CheckpointError(
             f"'{path}' is not a checkpoint: it is neither an .npz archive nor safe to read ({exc})"
         ) from None
-    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+    except _UNREADABLE as exc:
         raise CheckpointError(
             f"cannot read checkpoint '{path}': the file is truncated or not an .npz archive "
             f"({type(exc).__name__}: {exc})"
@@ -425,12 +441,16 @@ def _read_arrays(path: str) -> dict[str, np.ndarray]:
         with data:
             arrays = {key: data[key] for key in data.files}
     except ValueError as exc:
+        if "pickle" not in str(exc):  # a header or length that does not match the data
+            raise CheckpointError(
+                f"cannot read checkpoint '{path}': the file is truncated or corrupted ({exc})"
+            ) from None
         # numpy refuses object arrays without allow_pickle: someone put pickled data here.
         raise CheckpointError(
             f"checkpoint '{path}' contains an entry that needs pickle to load; refusing it, "
             f"since unpickling can execute code ({exc})"
         ) from None
-    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+    except _UNREADABLE as exc:
         raise CheckpointError(
             f"cannot read checkpoint '{path}': the file is truncated or corrupted "
             f"({type(exc).__name__}: {exc})"
