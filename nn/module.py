@@ -582,11 +582,11 @@ class Module:
     def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> LoadResult:
         """Copy values from ``state`` into the parameters and buffers, in place.
 
-        Every key and shape is checked before anything is written, so a failed
-        load leaves the model untouched. With ``strict=True`` (default) missing
-        and unexpected keys are errors; shapes must always match. Values are
-        copied into the existing arrays (cast to their dtype), so optimizers
-        holding the parameters keep working.
+        Every key, shape and value is checked (and converted to the model's dtype)
+        before anything is written, so a failed load leaves the model untouched.
+        With ``strict=True`` (default) missing and unexpected keys are errors;
+        shapes must always match. Values are copied into the existing arrays, so
+        optimizers holding the parameters keep working.
 
         Returns the missing and unexpected keys (empty when strict).
 
@@ -620,7 +620,14 @@ class Module:
                     f"shape mismatch for '{key}': the model expects {t.data.shape}, "
                     f"the state dict has {arr.shape}"
                 )
-            arrays[key] = arr
+                continue
+            try:  # converted now, so that a value that cannot be leaves nothing half-loaded
+                arrays[key] = arr.astype(t.data.dtype, copy=False)
+            except (ValueError, TypeError) as exc:
+                problems.append(
+                    f"the value for '{key}' ({arr.dtype}) cannot be converted to the "
+                    f"model's {t.data.dtype}: {exc}"
+                )
         if problems:
             raise ValueError(f"{type(self).__name__}.load_state_dict: " + "; ".join(problems))
         for key, arr in arrays.items():

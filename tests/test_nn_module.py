@@ -295,6 +295,18 @@ def test_load_casts_to_the_parameter_dtype():
     assert model.weight.dtype == np.float32 and model.weight.data.sum() == 4
 
 
+def test_load_with_an_unconvertible_value_names_it_and_changes_nothing():
+    model = MLP()
+    snap = _snapshot(model)
+    state = {k: v + 1 for k, v in model.state_dict().items()}  # "fc1..." comes first
+    state["fc2.bias"] = np.array(["a", "b", "c"])
+    with pytest.raises(
+        ValueError, match=r"'fc2.bias' \(<U1\) cannot be converted to the model's float32"
+    ):
+        model.load_state_dict(state)
+    _assert_unchanged(model, snap)
+
+
 # ------------------------------------------------------------------ containers
 def test_sequential_indexing_len_iteration_append_and_ordereddict():
     model = nn.Sequential(nn.Linear(3, 4), nn.ReLU())
