@@ -304,8 +304,10 @@ def embedding(indices: Any, weight: Tensor) -> Tensor:
             "convert them with .astype(np.int64)"
         )
     num = weight.shape[0]
-    if idx.size and (idx.min() < -num or idx.max() >= num):
-        bad = idx[(idx < -num) | (idx >= num)].flat[0]
+    # Negative ids are errors, not numpy's count-from-the-end: a -1 used as padding would
+    # otherwise quietly train the last row.
+    if idx.size and (idx.min() < 0 or idx.max() >= num):
+        bad = idx[(idx < 0) | (idx >= num)].flat[0]
         raise ValueError(
             f"embedding index {int(bad)} is out of range for {num} embeddings "
             f"(valid 0..{num - 1}); indices shape {idx.shape}"

@@ -276,6 +276,10 @@ def test_embedding_errors_name_the_index_and_size():
         ValueError, match="Embedding 'tok': embedding index 7 is out of range for 4"
     ):
         model(np.array([1, 7]))
+    with pytest.raises(
+        ValueError, match=r"embedding index -1 is out of range for 4 embeddings \(valid 0..3\)"
+    ):
+        model(np.array([[2, -1]]))  # not numpy's last row: -1 is a common padding id
     with pytest.raises(TypeError, match="must be integers"):
         model(np.array([1.0, 2.0]))
 
