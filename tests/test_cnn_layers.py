@@ -99,7 +99,8 @@ def test_conv2d_error_messages_name_the_layer_and_shapes():
                        r"too small for kernel_size=\(3, 3\)"):  # fmt: skip
         model(np.zeros((1, 3, 2, 2), np.float32))
     with pytest.raises(TypeError, match=r"Conv2d 'conv1' has float32 weights but got a float64"):
-        model(ad.tensor(np.zeros((1, 3, 5, 5))))
+        model(ad.tensor(np.zeros((1, 3, 5, 5)), requires_grad=True))
+    assert model(ad.tensor(np.zeros((1, 3, 5, 5)))).dtype == np.float32  # a batch is converted
 
 
 def test_conv2d_constructor_errors():

@@ -104,11 +104,18 @@ def test_linear_rejects_unknown_init():
     ],
     ids=lambda m: type(m).__name__,
 )
-def test_activation_gradcheck_and_float32(layer):
+def test_activation_gradcheck_and_dtypes(layer):
     check_module(layer, normal(3, 4, low=0.1))
-    layer.astype(np.float32)
-    out = layer(np.ones((2, 3)))
-    assert isinstance(out, ad.Tensor) and out.dtype == np.float32
+    # No parameters, so no dtype of their own: float arrays keep theirs (as in autodiff),
+    # lists and integer arrays become float32.
+    for batch, dtype in [
+        (np.ones((2, 3), np.float32), np.float32),
+        (np.ones((2, 3)), np.float64),
+        ([[1.0, 2.0, 3.0]], np.float32),
+        (np.ones((2, 3), np.int64), np.float32),
+    ]:
+        out = layer(batch)
+        assert isinstance(out, ad.Tensor) and out.dtype == dtype
 
 
 def test_prelu_gradcheck_shared_and_per_channel():
@@ -300,6 +307,55 @@ def test_a_float32_model_keeps_float32_everywhere():
     loss.backward()
     for name, p in model.named_parameters():
         assert p.dtype == np.float32 and p.grad.dtype == np.float32, name
+
+
+def _batchnorm_eval(a):  # fresh running statistics: mean 0, variance 1
+    return a / np.sqrt(1.0 + 1e-5)
+
+
+# a layer without parameters, and what it does to a (2, 48) batch in eval mode
+NO_PARAMETERS = {
+    "Flatten": (nn.Flatten, lambda a: a),
+    "Identity": (nn.Identity, lambda a: a),
+    "Dropout": (lambda: nn.Dropout(0.5), lambda a: a),
+    "ReLU": (nn.ReLU, lambda a: np.maximum(a, 0)),
+    "BatchNorm1d(affine=False)": (lambda: nn.BatchNorm1d(48, affine=False), _batchnorm_eval),
+}
+
+
+@pytest.mark.parametrize("name", NO_PARAMETERS)
+def test_layers_without_parameters_keep_the_batch_dtype_for_the_next_layer(name):
+    # They have no dtype of their own: a float64 model stays float64 through them (they
+    # used to cast to float32, losing precision), and a float32 model still gets float32
+    # activations from a float64 batch, because the next layer converts a batch that wants
+    # no gradient to its own dtype.
+    make, reference = NO_PARAMETERS[name]
+    x = RNG.normal(size=(2, 3, 4, 4))
+    for dtype in (np.float64, np.float32):
+        model = nn.Sequential(nn.Flatten(), make(), nn.Linear(48, 2)).astype(dtype).eval()
+        out = model(x)
+        assert out.dtype == dtype
+        w, b = model[2].weight.data, model[2].bias.data
+        expected = reference(x.reshape(2, 48)) @ w.astype(np.float64) + b
+        np.testing.assert_allclose(out.data, expected, rtol=1e-12 if dtype == np.float64 else 1e-5)
+    cnn = nn.Sequential(nn.MaxPool2d(2), nn.Conv2d(3, 4, 1))
+    assert cnn(x).dtype == np.float32  # a float64 batch into a float32 CNN
+    assert cnn.astype(np.float64)(x).dtype == np.float64
+
+
+def test_a_tensor_that_wants_gradients_is_never_converted():
+    x = ad.tensor(RNG.normal(size=(4, 3)), requires_grad=True)  # float64
+    fc = nn.Linear(3, 2)
+    assert fc(x).creator.inputs[0] is x
+    with pytest.raises(TypeError, match="float32 weights but got a float64 input"):
+        nn.Conv2d(3, 2, 1)(ad.tensor(RNG.normal(size=(1, 3, 2, 2)), requires_grad=True))
+
+
+def test_batchnorm_momentum_must_be_a_number_in_0_1():
+    with pytest.raises(TypeError, match="BatchNorm2d: momentum must be a number.*got None"):
+        nn.BatchNorm2d(3, momentum=None)
+    with pytest.raises(ValueError, match="BatchNorm1d: momentum must be in \\[0, 1\\], got 1.5"):
+        nn.BatchNorm1d(3, momentum=1.5)
 
 
 def test_layers_read_a_batch_of_their_dtype_without_copying_it():

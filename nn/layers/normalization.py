@@ -33,6 +33,14 @@ class _BatchNorm(Module):
         dtype: Any = np.float32,
     ) -> None:
         super().__init__()
+        if isinstance(momentum, bool) or not isinstance(momentum, (int, float)):
+            raise TypeError(
+                f"{type(self).__name__}: momentum must be a number in [0, 1] (the weight of "
+                f"each new batch in the running statistics), got {momentum!r}; a cumulative "
+                "average (PyTorch's momentum=None) is not supported"
+            )
+        if not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"{type(self).__name__}: momentum must be in [0, 1], got {momentum}")
         self.num_features = num_features
         self.momentum = momentum
         self.eps = eps
@@ -53,7 +61,9 @@ class _BatchNorm(Module):
 
     def forward(self, x: Any) -> Tensor:
         """Normalise with batch statistics (training) or running statistics (eval)."""
-        dtype = self.weight.dtype if self.weight is not None else None
+        # the layer's dtype: its parameters', else its running statistics' (affine=False)
+        held = self.weight if self.weight is not None else self.running_mean
+        dtype = held.dtype if held is not None else None
         x = as_input(x, dtype)
         if x.ndim not in self._ndims or x.shape[1] != self.num_features:
             raise ValueError(
