@@ -226,6 +226,24 @@ def test_evaluate_and_predict_shapes_and_no_graph():
     assert all(p.grad is None for p in model.parameters())
 
 
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+def test_training_and_validation_loss_share_a_scale(reduction):
+    # With lr 0 nothing changes, so the epoch's training loss over the data must equal the
+    # validation loss on the same data (a summing loss used to log a size-weighted mean of
+    # batch sums: 4.0 against 10.3).
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(10, 3)).astype(np.float32), rng.normal(size=(10, 1))
+    model = nn.Linear(3, 1)
+    trainer = nn.Trainer(
+        model, nn.MSELoss(reduction=reduction), nn.optim.SGD(model.parameters(), lr=0.0)
+    )
+    logs = trainer.fit(
+        x, y, epochs=1, batch_size=4, shuffle=False, validation_data=(x, y), verbose=0
+    )
+    assert logs.history["loss"][0] == pytest.approx(logs.history["val_loss"][0], rel=1e-5)
+    assert logs.history["loss"][0] == pytest.approx(trainer.evaluate(x, y)["loss"], rel=1e-5)
+
+
 def test_multi_input_model():
     class Add(nn.Module):
         def __init__(self):

@@ -409,6 +409,9 @@ class Trainer:
     def _train_epoch(self, loader: Any, cbs: list[Callback], epoch: int) -> dict[str, float]:
         self.model.train()
         self._epoch_lr = float(self.optimizer.lr) if hasattr(self.optimizer, "lr") else math.nan
+        # The epoch's loss on the same scale as evaluate()'s: the mean over samples, or for a
+        # summing loss the sum over all of them (a size-weighted mean of batch sums is neither).
+        summing = getattr(self.loss_fn, "reduction", "mean") == "sum"
         total, count = 0.0, 0
         outs: list[np.ndarray] = []
         targets: list[np.ndarray] = []
@@ -418,7 +421,7 @@ class Trainer:
             inputs, target = _split_batch(batch, "fit")
             loss, out = self.train_step(inputs, target)
             size = len(target)
-            total += loss * size
+            total += loss if summing else loss * size
             count += size
             if self.metrics:
                 outs.append(_to_numpy(out, "fit").copy())
@@ -439,7 +442,7 @@ class Trainer:
                 "fit: the training data produced no batches (a generator is used up after "
                 "one epoch: pass a DataLoader or arrays)"
             )
-        logs = {"loss": total / count}
+        logs = {"loss": total if summing else total / count}
         if self.metrics:
             pred, tgt = np.concatenate(outs), np.concatenate(targets)
             logs.update({name: float(fn(pred, tgt)) for name, fn in self.metrics})
