@@ -286,6 +286,16 @@ def test_initial_state_is_used_and_checked():
         lstm(x, (h0[:1], h0))
     with pytest.raises(ValueError, match="expects input"):
         lstm(np.ones((4, 5, 3), np.float32))
+    # one array where the pair (h_0, c_0) belongs: it used to be unpacked along its first
+    # axis, and the message then blamed a shape the user never passed
+    with pytest.raises(
+        ValueError,
+        match=r"LSTM: the state of an LSTM is the pair \(h_0, c_0\) .* got one array of shape "
+        r"\(2, 5, 3\)",
+    ):
+        lstm(x, h0)
+    with pytest.raises(ValueError, match=r"LSTMCell: .* pair \(h, c\) .* got a list of 1"):
+        nn.LSTMCell(2, 3)(x[0], [h0[0]])
 
 
 def test_gradient_reaches_the_initial_state():

@@ -185,6 +185,24 @@ class _RecurrentParams(Module):
                 getattr(self, "bias" + ours).data[...] = bih + bhh
 
 
+def _lstm_state(layer: Module, state: Any, pair: str) -> tuple[Any, Any]:
+    """An LSTM state as its two parts, (None, None) for zeros; a clear error for one array."""
+    if state is None:
+        return None, None
+    if not isinstance(state, (tuple, list)) or len(state) != 2:
+        if hasattr(state, "shape"):
+            got = f"one array of shape {tuple(state.shape)}"
+        elif isinstance(state, (tuple, list)):
+            got = f"a {type(state).__name__} of {len(state)}"
+        else:
+            got = type(state).__name__
+        raise ValueError(
+            f"{layer.describe()}: the state of an LSTM is the pair {pair} (hidden state and "
+            f"cell state), got {got}"
+        )
+    return state[0], state[1]
+
+
 def _zeros(batch_shape: tuple[int, ...], hidden: int, dtype: Any) -> Tensor:
     return Tensor(np.zeros(batch_shape + (hidden,), dtype), _copy=False)
 
@@ -313,7 +331,7 @@ class LSTMCell(_CellBase):
     def forward(self, x: Any, state: Any = None) -> tuple[Tensor, Tensor]:
         """``(h', c')`` for input ``x`` and ``state = (h, c)`` (zeros when None)."""
         x, unbatched = self._input(x)
-        h, c = (None, None) if state is None else state
+        h, c = _lstm_state(self, state, "(h, c)")
         h = self._state(h, x, unbatched)
         c = self._state(c, x, unbatched)
         h, c = ad.lstm_cell(x, h, c, self.weight_x, self.weight_h, self.bias)
@@ -640,7 +658,7 @@ class LSTM(_RNNBase):
     mode = "lstm"
 
     def _initial(self, state: Any, batch: int, dtype: Any, unbatched: bool) -> list[Any]:
-        h0, c0 = (None, None) if state is None else state
+        h0, c0 = _lstm_state(self, state, "(h_0, c_0)")
         hs = self._split_state(h0, "h_0", batch, dtype, unbatched)
         cs = self._split_state(c0, "c_0", batch, dtype, unbatched)
         return list(zip(hs, cs))
