@@ -343,24 +343,35 @@ class Module:
         for _, m in self.named_children():
             yield m
 
-    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+    def named_modules(
+        self, prefix: str = "", remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Module]]:
         """Yield ``(dotted_path, module)`` for this module (path ``prefix``) and all below it.
+
+        A module registered at several paths is yielded once, at its first path, unless
+        ``remove_duplicate=False``, which yields every path (a module inside itself is
+        still not entered again).
 
         Example:
             >>> import nn
             >>> model = nn.Sequential(nn.Linear(2, 2), nn.Sequential(nn.Tanh()))
             >>> [path for path, _ in model.named_modules()]
             ['', '0', '1', '1.0']
+            >>> shared = nn.Linear(2, 2)
+            >>> twice = nn.Sequential(shared, shared)
+            >>> [path for path, _ in twice.named_modules(remove_duplicate=False)]
+            ['', '0', '1']
         """
         seen: set[int] = set()
-        stack = [(prefix, self)]
+        stack: list[tuple[str, Module, frozenset[int]]] = [(prefix, self, frozenset())]
         while stack:
-            path, module = stack.pop()
-            if id(module) in seen:
+            path, module, ancestors = stack.pop()
+            if id(module) in (seen if remove_duplicate else ancestors):
                 continue
             seen.add(id(module))
             yield path, module
-            kids = [(f"{path}.{n}" if path else n, m) for n, m in module.named_children()]
+            inside = ancestors | {id(module)}
+            kids = [(f"{path}.{n}" if path else n, m, inside) for n, m in module.named_children()]
             stack.extend(reversed(kids))
 
     def modules(self) -> Iterator[Module]:

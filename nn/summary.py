@@ -21,6 +21,8 @@ import numpy as np
 import autodiff as ad
 from autodiff import Tensor
 
+from .module import Module
+
 __all__ = ["summary", "Summary"]
 
 
@@ -90,13 +92,10 @@ def summary(
         --------------------------------------------------------------
     """
     modules = list(model.named_modules())
-    calls: dict[int, str] = {}
-    order: list[int] = []
+    calls: list[tuple[int, str]] = []  # (module id, output shape), one per forward call
 
     def hook(module: Any, args: tuple, out: Any) -> None:
-        if id(module) not in calls:
-            order.append(id(module))
-        calls[id(module)] = _shape_of(out)
+        calls.append((id(module), _shape_of(out)))
 
     flags = [(m, m.training) for _, m in modules]
     handles = [m.register_forward_hook(hook) for _, m in modules]
@@ -110,20 +109,33 @@ def summary(
         for m, flag in flags:
             m.__dict__["training"] = flag
 
-    by_id = {id(m): (path, m) for path, m in modules}
-    shown = [
-        (path, m)
-        for path, m in modules
-        if path and (not m._modules or any(p is not None for p in m._parameters.values()))
-    ]
-    called = [by_id[i] for i in order if i in {id(m) for _, m in shown}]
-    uncalled = [(path, m) for path, m in shown if id(m) not in calls]
-
+    # A module registered at several paths (one layer used twice) gets a row per path;
+    # its parameters count once, on its first row, so the rows still add up to the total.
+    paths: dict[int, list[str]] = {}
+    kinds: dict[int, Module] = {}
+    for path, m in model.named_modules(remove_duplicate=False):
+        if path and (not m._modules or any(p is not None for p in m._parameters.values())):
+            paths.setdefault(id(m), []).append(path)
+            kinds[id(m)] = m
     rows = []
-    for path, m in called + uncalled:
-        own = sum(p.size for p in m.parameters(recurse=False))
-        shape = calls.get(id(m), "not called")
-        rows.append((path, type(m).__name__, shape, own))
+
+    def add_row(key: int, k: int, shape: str) -> None:
+        m, first = kinds[key], paths[key][0]
+        own = sum(p.size for p in m.parameters(recurse=False)) if k == 0 else 0
+        kind = type(m).__name__ + (f", shared with {first}" if k else "")
+        rows.append((paths[key][k], kind, shape, own))
+
+    seen: dict[int, int] = {}
+    for key, shape in calls:
+        if key in paths:
+            k = seen[key] = seen.get(key, -1) + 1
+            if k < len(
+                paths[key]
+            ):  # later calls of a module at one path (a cell in a loop) fold into it
+                add_row(key, k, shape)
+    for key in paths:  # paths no call went through
+        for k in range(min(seen.get(key, -1) + 1, len(paths[key])), len(paths[key])):
+            add_row(key, k, "not called")
 
     params = list(model.parameters())
     trainable = sum(p.size for p in params if p.requires_grad)

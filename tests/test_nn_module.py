@@ -472,3 +472,36 @@ def test_summary_of_a_nested_model_counts_each_parameter_once():
     ]
     assert sum(r[3] for r in s.rows) == model.num_parameters()
     assert s.total_params == model.num_parameters() + 16
+
+
+def test_summary_shows_a_layer_used_twice_at_each_place_and_counts_it_once():
+    shared = nn.Linear(3, 3)
+    model = nn.Sequential(shared, nn.ReLU(), shared, nn.Linear(3, 2))
+    s = model.summary((3,), print_fn=None)
+    assert s.rows == [
+        ("0", "Linear", "(1, 3)", 12),
+        ("1", "ReLU", "(1, 3)", 0),
+        ("2", "Linear, shared with 0", "(1, 3)", 0),  # it used to be left out
+        ("3", "Linear", "(1, 2)", 8),
+    ]
+    assert sum(r[3] for r in s.rows) == s.total_params == 20
+
+
+def test_summary_folds_the_calls_of_a_cell_in_a_loop_into_one_row():
+    class Unrolled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cell, self.head, self.spare = nn.RNNCell(2, 4), nn.Linear(4, 1), nn.Tanh()
+
+        def forward(self, x):
+            h = None
+            for t in range(x.shape[1]):
+                h = self.cell(x[:, t], h)
+            return self.head(h)
+
+    rows = Unrolled().summary((5, 2), print_fn=None).rows
+    assert [(r[0], r[2]) for r in rows] == [
+        ("cell", "(1, 4)"),
+        ("head", "(1, 1)"),
+        ("spare", "not called"),
+    ]
