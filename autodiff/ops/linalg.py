@@ -94,7 +94,9 @@ class Linear(Function):
         gy2 = gy.reshape(-1, gy.shape[-1])
         gw = x.reshape(-1, x.shape[-1]).T @ gy2 if self.inputs[1].requires_grad else None
         if len(self.inputs) == 3:
-            return gx, gw, gy2.sum(axis=0)
+            # a bias of another shape than (out,) is summed down by the engine, as in backward
+            gb = gy2.sum(axis=0) if self.inputs[2].data.shape == gy.shape[-1:] else gy
+            return gx, gw, gb
         return gx, gw
 
 
@@ -142,7 +144,9 @@ def _linear_case(draw: Any, st: Any) -> tuple[list[Any], dict[str, Any]]:
     k, n = draw(st.integers(1, 4)), draw(st.integers(1, 4))
     arrays = [draw(st.arrays(lead + (k,), REAL)), draw(st.arrays((k, n), REAL))]
     if draw(st.booleans()):
-        arrays.append(draw(st.arrays((n,), REAL)))
+        # any shape that broadcasts against the output, not only the usual (out,)
+        bias = draw(st.sampled_from([(n,), (1, n), (1,), lead + (n,)]))
+        arrays.append(draw(st.arrays(bias, REAL)))
     return arrays, {}
 
 
