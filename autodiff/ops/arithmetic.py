@@ -14,6 +14,8 @@ import numpy as np
 from ..function import Function
 from ..registry import NONZERO, POSITIVE, REAL, Domain, register
 from ..tensor import Tensor
+from ._util import constant
+from .elementwise import where
 
 
 class Add(Function):
@@ -100,10 +102,15 @@ class Pow(Function):
     def backward(self, gy: Tensor) -> tuple[Tensor | None, Tensor | None]:
         a, b = self.inputs
         ga = gb = None
+        # At a zero base the formulas meet 0 * inf: the slope in a where b == 0 (x**0 is
+        # constant) and the slope in b where a == 0 are 0, as in PyTorch. Putting 1 in place
+        # of those values keeps every inf out of the graph, for second derivatives too.
         if a.requires_grad:
-            ga = gy * b * a ** (b - 1)
+            b1 = where(b.data == 0, 1.0, b) if (b.data == 0).any() else b
+            ga = gy * b * a ** (b1 - 1)
         if b.requires_grad:
-            gb = gy * self.output() * a.log()
+            a1 = where(a.data == 0, 1.0, a) if (a.data == 0).any() else a
+            gb = gy * self.output() * a1.log()
         return ga, gb
 
 
@@ -126,6 +133,8 @@ class PowScalar(Function):
         c = self.exponent
         if c == 2:
             return gy * (x * 2)
+        if c == 0:  # x**0 is constant; the formula would give 0 * inf = nan at x == 0
+            return constant(np.zeros_like(x.data))
         return gy * (x ** (c - 1) * c)
 
     def backward_arrays(self, gy):
@@ -133,6 +142,8 @@ class PowScalar(Function):
         c = self.exponent
         if c == 2:
             return gy * (x * 2)
+        if c == 0:
+            return np.zeros_like(x)
         return gy * (x ** np.asarray(c - 1, x.dtype) * np.asarray(c, x.dtype))
 
 

@@ -12,6 +12,7 @@ extreme value, so the result does not depend on element order.
 from __future__ import annotations
 
 import builtins
+import math
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ from ..function import Function
 from ..registry import REAL, register
 from ..tensor import Tensor
 from ._util import constant, kept_shape, normalize_axis
+from .elementwise import where
 from .shape import broadcast_to, reshape
 
 
@@ -186,7 +188,10 @@ def var(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tens
     centered = x - mean(x, axis, keepdims=True)
     n = x.size // builtins.max(np.sum(x.data, axis=axis, keepdims=True).size, 1)
     squares = mean(centered * centered, axis, keepdims)
-    return squares * (n / (n - ddof)) if ddof else squares
+    if not ddof:
+        return squares
+    # numpy divides by max(n - ddof, 0): inf, or nan for a zero sum, when ddof >= n
+    return squares * (n / (n - ddof) if n > ddof else math.inf)
 
 
 def std(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
@@ -197,7 +202,14 @@ def std(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tens
         >>> ad.std(ad.tensor([1.0, 3.0]))
         Tensor(1.)
     """
-    return var(x, axis, keepdims, ddof).sqrt()
+    v = var(x, axis, keepdims, ddof)
+    zero = v.data == 0
+    if not zero.any():
+        return v.sqrt()
+    # sqrt's slope is infinite at 0: there the gradient is taken as 0 (a subgradient, as in
+    # PyTorch) instead of 0 * inf = nan. The sqrt only ever sees 1 at those places, so no
+    # inf appears in the graph and second derivatives stay finite too.
+    return where(zero, 0.0, where(zero, 1.0, v).sqrt())
 
 
 def max(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:  # noqa: A001
