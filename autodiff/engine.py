@@ -104,8 +104,8 @@ def _seed(root: Tensor, g: Any) -> Tensor:
         g = Tensor(np.asarray(g, dtype=root.data.dtype), _copy=False)
     if g.shape != root.shape:
         raise ValueError(
-            f"backward(): gradient of shape {g.shape} does not match "
-            f"the tensor's shape {root.shape}"
+            f"backward() called at {where(user_call_site(2))}: gradient of shape {g.shape} "
+            f"does not match the tensor's shape {root.shape}{_made_by(root)}"
         )
     return g
 
@@ -398,8 +398,13 @@ def grad(
     """
     outs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
     ins = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
-    if grad_outputs is not None and isinstance(grad_outputs, (Tensor, np.ndarray)):
-        grad_outputs = (grad_outputs,)
+    if grad_outputs is not None and not isinstance(grad_outputs, (tuple, list)):
+        grad_outputs = (grad_outputs,)  # one gradient: a Tensor, an array or a number
+    if grad_outputs is not None and len(grad_outputs) != len(outs):
+        raise ValueError(
+            f"grad() at {where(user_call_site(1))}: {len(grad_outputs)} grad_outputs for "
+            f"{len(outs)} outputs; give one per output"
+        )
     if retain_graph is None:
         retain_graph = create_graph
     for i, x in enumerate(ins):

@@ -303,8 +303,8 @@ class Tensor:
         return ops.astype(self, dtype)
 
     def reshape(self, *shape: Any) -> Tensor:
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list, np.ndarray)):
+            shape = shape[0]
         return ops.reshape(self, shape)
 
     def transpose(self, *axes: Any) -> Tensor:

@@ -56,3 +56,85 @@ def test_pow_at_a_zero_base_has_the_limits_pytorch_uses():
     ga, gb = ad.grad((a**b).sum(), [a, b], create_graph=True)
     second = ad.grad(ga.sum() + gb.sum(), [a, b])
     assert all(np.isfinite(g.data).all() for g in second)
+
+
+def test_bad_shape_and_axis_arguments_name_the_op_and_the_line():
+    x = ad.tensor(np.zeros((2, 3, 4), np.float32), requires_grad=True)
+    here = f"{__file__}:"
+    cases = [
+        (
+            lambda: x.swapaxes(0, 3),
+            ValueError,
+            "swapaxes at .*axis 3 is out of range for a tensor of shape \\(2, 3, 4\\)",
+        ),
+        (
+            lambda: x.squeeze(0),
+            ValueError,
+            "squeeze at .*size not equal to one \\(tensor shape \\(2, 3, 4\\), axis 0\\)",
+        ),
+        (lambda: x.expand_dims(5), ValueError, "expand_dims at .*axis 5 is out of bounds"),
+        (
+            lambda: x.reshape("a"),
+            TypeError,
+            "reshape at .*a shape must be an int or a sequence of ints",
+        ),
+        (lambda: x.flatten(5), ValueError, "flatten at .*axis 5 is out of range"),
+        (
+            lambda: ad.stack([x, x], axis=None),
+            TypeError,
+            "stack at .*axis must be an int, got None",
+        ),
+        (lambda: ad.split(x, 2, axis=None), TypeError, "split at .*axis must be an int, got None"),
+        (
+            lambda: x.var(axis=3),
+            ValueError,
+            "var at .*axis 3 is out of range .*\\(tensor shape \\(2, 3, 4\\)\\)",
+        ),
+        (
+            lambda: (x * 2).backward(np.ones(3)),
+            ValueError,
+            "backward\\(\\) called at .*shape \\(3,\\) does not match .*\\(2, 3, 4\\)",
+        ),
+        (
+            lambda: ad.grad(x.sum(), x, grad_outputs=[1.0, 2.0]),
+            ValueError,
+            "grad\\(\\) at .*2 grad_outputs for 1 outputs",
+        ),
+    ]
+    for call, kind, message in cases:
+        with pytest.raises(kind, match=message) as err:
+            call()
+        assert here in str(err.value), str(err.value)
+
+
+def test_shape_arguments_take_ints_sequences_and_arrays():
+    x = ad.tensor(np.arange(6.0))
+    assert x.reshape(np.array([2, 3])).shape == (2, 3)  # was "truth value of an array is ambiguous"
+    assert ad.broadcast_to(ad.tensor(1.0), 3).shape == (3,)  # was "'int' object is not iterable"
+    np.testing.assert_array_equal(ad.sum_to(x, 1).data, [15.0])
+    assert x.reshape(2, 3).flatten(-1).shape == (2, 3) and ad.tensor(1.0).flatten().shape == (1,)
+
+
+def test_concatenate_with_axis_none_flattens_like_numpy():
+    a = ad.tensor([[1.0, 2.0]], requires_grad=True)
+    b = ad.tensor([[3.0], [4.0]], requires_grad=True)
+    out = ad.concatenate([a, b], axis=None)
+    np.testing.assert_array_equal(out.data, np.concatenate([a.data, b.data], axis=None))
+    (out * ad.tensor([1.0, 2.0, 3.0, 4.0])).sum().backward()  # failed in backward
+    np.testing.assert_array_equal(a.grad.data, [[1.0, 2.0]])
+    np.testing.assert_array_equal(b.grad.data, [[3.0], [4.0]])
+
+
+def test_clip_takes_tensor_bounds_as_constants():
+    x = ad.tensor([-2.0, 0.7, 0.2, 2.0], requires_grad=True)
+    y = ad.clip(x, ad.tensor([-1.0, 0.5, 0.5, -1.0]), ad.tensor(1.0))  # was a numpy error
+    np.testing.assert_array_equal(y.data, np.float32([-1.0, 0.7, 0.5, 1.0]))
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [0.0, 1.0, 0.0, 0.0])
+
+
+def test_grad_outputs_may_be_a_number():
+    x = ad.tensor([1.0, 2.0], requires_grad=True)
+    (g,) = ad.grad((x * 3).sum(), x, grad_outputs=2.0)  # was "'float' is not subscriptable"
+    np.testing.assert_array_equal(g.data, [6.0, 6.0])
+

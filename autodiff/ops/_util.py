@@ -6,7 +6,37 @@ from typing import Any
 
 import numpy as np
 
+from ..function import user_call_site, where
 from ..tensor import Tensor
+
+
+def arg_error(op: str, message: str, kind: type[Exception] = ValueError) -> Exception:
+    """An exception for a bad argument of ``op`` that names the op and the user's line."""
+    return kind(f"{op} at {where(user_call_site(2))}: {message}")
+
+
+def shape_arg(op: str, shape: Any) -> tuple[int, ...]:
+    """A shape argument (an int, or a sequence or 1-D array of ints) as a tuple of ints."""
+    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
+        return (int(shape),)
+    items = list(shape) if isinstance(shape, (tuple, list, np.ndarray)) else None
+    if items is None or not all(
+        isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in items
+    ):
+        raise arg_error(
+            op, f"a shape must be an int or a sequence of ints, got {shape!r}", TypeError
+        )
+    return tuple(int(n) for n in items)
+
+
+def axis_arg(op: str, axis: Any, shape: tuple[int, ...]) -> int:
+    """One axis of an array of ``shape`` (negatives count from the end) as an int >= 0."""
+    ndim = len(shape)
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+        raise arg_error(op, f"axis must be an int, got {axis!r}", TypeError)
+    if not -ndim <= axis < ndim:
+        raise arg_error(op, f"axis {axis} is out of range for a tensor of shape {shape}")
+    return int(axis) % ndim
 
 
 def normalize_axis(axis: Any, ndim: int) -> tuple[int, ...]:

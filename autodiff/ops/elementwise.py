@@ -469,8 +469,11 @@ def selu(x: Any) -> Tensor:
     return Elu(SELU_ALPHA, SELU_SCALE)(x)
 
 
-def clip(x: Any, low: float | None = None, high: float | None = None) -> Tensor:
+def clip(x: Any, low: Any = None, high: Any = None) -> Tensor:
     """Clamp values into [low, high] (gradient 1 inside, 0 outside).
+
+    The bounds are numbers or arrays (or Tensors, used as constants: for a gradient with
+    respect to a bound, write ``minimum(maximum(x, low), high)``).
 
     Example:
         >>> import autodiff as ad
@@ -479,6 +482,7 @@ def clip(x: Any, low: float | None = None, high: float | None = None) -> Tensor:
     """
     if low is None and high is None:
         raise ValueError("clip: give at least one of low and high")
+    low, high = (b.data if isinstance(b, Tensor) else b for b in (low, high))
     return Clip(low, high)(x)
 
 

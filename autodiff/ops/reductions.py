@@ -20,7 +20,7 @@ import numpy as np
 from ..function import Function
 from ..registry import REAL, register
 from ..tensor import Tensor
-from ._util import constant, kept_shape, normalize_axis
+from ._util import arg_error, constant, kept_shape, normalize_axis
 from .elementwise import where
 from .shape import broadcast_to, reshape
 
@@ -185,6 +185,10 @@ def var(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tens
         Tensor(1.25)
     """
     x = x if isinstance(x, Tensor) else Tensor(x)
+    try:
+        normalize_axis(axis, x.ndim)
+    except (ValueError, TypeError) as err:  # before mean() would report it under its name
+        raise arg_error("var", f"{err} (tensor shape {x.shape})", type(err)) from None
     centered = x - mean(x, axis, keepdims=True)
     n = x.size // builtins.max(np.sum(x.data, axis=axis, keepdims=True).size, 1)
     squares = mean(centered * centered, axis, keepdims)

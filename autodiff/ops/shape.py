@@ -17,6 +17,7 @@ import numpy as np
 from ..function import Function
 from ..registry import REAL, register
 from ..tensor import Tensor
+from ._util import arg_error, axis_arg, shape_arg
 
 
 class Reshape(Function):
@@ -235,9 +236,7 @@ def reshape(x: Any, shape: Any) -> Tensor:
         >>> ad.reshape(ad.tensor([1.0, 2.0, 3.0, 4.0]), (2, 2)).shape
         (2, 2)
     """
-    if isinstance(shape, (int, np.integer)):
-        shape = (int(shape),)
-    shape = tuple(shape)
+    shape = shape_arg("reshape", shape)
     if isinstance(x, Tensor) and x.shape == shape:
         return x
     return Reshape(shape)(x)
@@ -262,8 +261,9 @@ def swapaxes(x: Any, axis1: int, axis2: int) -> Tensor:
         >>> ad.swapaxes(ad.tensor([[[1.0, 2.0]]]), 0, 2).shape
         (2, 1, 1)
     """
-    ndim = x.ndim if isinstance(x, Tensor) else np.ndim(x)
-    axes = list(range(ndim))
+    shape = x.shape if isinstance(x, Tensor) else np.shape(x)
+    axis1, axis2 = axis_arg("swapaxes", axis1, shape), axis_arg("swapaxes", axis2, shape)
+    axes = list(range(len(shape)))
     axes[axis1], axes[axis2] = axes[axis2], axes[axis1]
     return transpose(x, axes)
 
@@ -276,7 +276,7 @@ def broadcast_to(x: Any, shape: Any) -> Tensor:
         >>> ad.broadcast_to(ad.tensor([1.0, 2.0]), (3, 2)).shape
         (3, 2)
     """
-    shape = tuple(shape)
+    shape = shape_arg("broadcast_to", shape)
     if isinstance(x, Tensor) and x.shape == shape:
         return x
     return BroadcastTo(shape)(x)
@@ -293,7 +293,7 @@ def sum_to(x: Any, shape: Any) -> Tensor:
         >>> ad.sum_to(ad.tensor([[1.0, 2.0], [3.0, 4.0]]), (1, 2))
         Tensor([[4., 6.]])
     """
-    shape = tuple(shape)
+    shape = shape_arg("sum_to", shape)
     if isinstance(x, Tensor) and x.shape == shape:
         return x
     return SumTo(shape)(x)
@@ -307,8 +307,7 @@ def expand_dims(x: Any, axis: Any) -> Tensor:
         >>> ad.expand_dims(ad.tensor([1.0, 2.0]), 0).shape
         (1, 2)
     """
-    data = x.data if isinstance(x, Tensor) else np.asarray(x)
-    return reshape(x, np.expand_dims(np.empty(data.shape, dtype=bool), axis).shape)
+    return reshape(x, _new_shape("expand_dims", np.expand_dims, x, axis))
 
 
 def squeeze(x: Any, axis: Any = None) -> Tensor:
@@ -319,8 +318,17 @@ def squeeze(x: Any, axis: Any = None) -> Tensor:
         >>> ad.squeeze(ad.tensor([[1.0], [2.0]])).shape
         (2,)
     """
-    data = x.data if isinstance(x, Tensor) else np.asarray(x)
-    return reshape(x, np.squeeze(np.empty(data.shape, dtype=bool), axis).shape)
+    return reshape(x, _new_shape("squeeze", np.squeeze, x, axis))
+
+
+def _new_shape(op: str, numpy_fn: Any, x: Any, axis: Any) -> tuple[int, ...]:
+    # numpy works the shape out (on an empty stand-in); its complaints get the op's name
+    shape = x.shape if isinstance(x, Tensor) else np.shape(x)
+    try:
+        return numpy_fn(np.empty(shape, dtype=bool), axis).shape
+    except (ValueError, TypeError) as err:
+        kind = TypeError if isinstance(err, TypeError) else ValueError
+        raise arg_error(op, f"{err} (tensor shape {shape}, axis {axis!r})", kind) from None
 
 
 def flatten(x: Any, start_axis: int = 0) -> Tensor:
@@ -333,7 +341,7 @@ def flatten(x: Any, start_axis: int = 0) -> Tensor:
         (2, 12)
     """
     shape = x.shape if isinstance(x, Tensor) else np.shape(x)
-    start_axis %= builtins.max(len(shape), 1)
+    start_axis = axis_arg("flatten", start_axis, shape or (1,))  # a 0-d tensor flattens to (1,)
     return reshape(x, tuple(shape[:start_axis]) + (-1,))
 
 
@@ -360,6 +368,8 @@ def concatenate(xs: Any, axis: int = 0) -> Tensor:
         >>> ad.concatenate([ad.tensor([1.0]), ad.tensor([2.0, 3.0])]).shape
         (3,)
     """
+    if axis is None:  # numpy's meaning: flatten every input first
+        return Concatenate(0)(*[reshape(x, -1) for x in xs])
     return Concatenate(axis)(*xs)
 
 
@@ -374,8 +384,8 @@ def stack(xs: Any, axis: int = 0) -> Tensor:
     xs = list(xs)
     if not xs:
         raise ValueError("stack: need at least one tensor")
-    ndim = (xs[0].ndim if isinstance(xs[0], Tensor) else np.ndim(xs[0])) + 1
-    axis %= ndim
+    shape = xs[0].shape if isinstance(xs[0], Tensor) else np.shape(xs[0])
+    axis = axis_arg("stack", axis, (*shape, 1))  # the new axis may come after the last
     return concatenate([expand_dims(x, axis) for x in xs], axis=axis)
 
 
@@ -388,6 +398,7 @@ def split(x: Any, indices_or_sections: Any, axis: int = 0) -> tuple[Tensor, ...]
         >>> b
         Tensor([3., 4.])
     """
+    axis = axis_arg("split", axis, x.shape if isinstance(x, Tensor) else np.shape(x))
     out = Split(indices_or_sections, axis)(x)
     return out if isinstance(out, tuple) else (out,)
 
