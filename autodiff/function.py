@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .tensor import Tensor, as_array
+from .tensor import DEFAULT_FLOAT, Tensor, as_array
 
 __all__ = [
     "Function",
@@ -400,14 +400,23 @@ _weakref = weakref.ref
 
 
 def _as_tensors(inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
-    """Wrap non-Tensor inputs; Python scalars take the dtype of a float input."""
+    """Wrap non-Tensor inputs (at least one input is not a Tensor); Python scalars take
+    the dtype of a float input.
+
+    With no floating input, a Python float makes the integer tensors float32 (PyTorch's
+    rule; numpy would promote them to float64).
+    """
     if len(inputs) == 2:
         # ``x * 0.5``, ``1.0 - x``: the other input takes the tensor's dtype (the general
         # rule below gives the same answer for two inputs, with more work)
         a, b = inputs
         if isinstance(a, Tensor):
+            if type(b) is float and a.data.dtype.kind in "biu":
+                a = _as_default_float(a)
             return a, _constant(b, a.data.dtype)
         if isinstance(b, Tensor):
+            if type(a) is float and b.data.dtype.kind in "biu":
+                b = _as_default_float(b)
             return _constant(a, b.data.dtype), b
     like = None
     for x in inputs:
@@ -419,10 +428,23 @@ def _as_tensors(inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
             like = x.dtype
             if like.kind == "f":
                 break
+    if (like is None or like.kind != "f") and any(type(x) is float for x in inputs):
+        # no floating input, but a Python float: integer tensors become float32 with it
+        inputs = tuple(
+            _as_default_float(x) if isinstance(x, Tensor) and x.data.dtype.kind in "biu" else x
+            for x in inputs
+        )
+        like = DEFAULT_FLOAT
     wrapped = []
     for x in inputs:
         wrapped.append(x if isinstance(x, Tensor) else _constant(x, like))
     return tuple(wrapped)
+
+
+def _as_default_float(t: Tensor) -> Tensor:
+    # An integer tensor meeting a Python float: both become float32 (numpy would pick
+    # float64), as a Python float on its own does. Integer tensors have no gradient.
+    return _new_tensor(t.data.astype(DEFAULT_FLOAT))
 
 
 _CONSTANTS: dict[tuple[Any, Any, Any], Tensor] = {}

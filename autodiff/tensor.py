@@ -22,9 +22,10 @@ DEFAULT_FLOAT = np.dtype(np.float32)
 def as_array(data: Any, like: np.dtype | None = None) -> np.ndarray:
     """Turn ``data`` into an ndarray without upcasting float32 work.
 
-    Python scalars take the dtype of the float tensor they meet (``like``),
-    so ``x * 0.5`` stays float32. Python floats and float lists on their own
-    become float32; numpy arrays and numpy scalars keep their dtype.
+    Python scalars and lists of Python numbers take the dtype of the float tensor
+    they meet (``like``), so ``x * 0.5`` and ``x * [1, 2]`` stay float32. Python
+    floats and float lists on their own become float32; numpy arrays and numpy
+    scalars keep their dtype.
     """
     if isinstance(data, np.ndarray):
         return data
@@ -39,6 +40,8 @@ def as_array(data: Any, like: np.dtype | None = None) -> np.ndarray:
             return np.array(data, dtype=like)
         return np.array(data, dtype=DEFAULT_FLOAT if isinstance(data, float) else None)
     arr = np.asarray(data)
+    if like is not None and like.kind == "f" and arr.dtype.kind in "biuf":
+        return arr.astype(like, copy=False)  # a list of Python numbers meeting a float tensor
     if arr.dtype == np.float64:
         arr = arr.astype(DEFAULT_FLOAT)
     return arr

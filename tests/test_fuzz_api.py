@@ -77,6 +77,11 @@ def _f64(a: np.ndarray) -> np.ndarray:
 
 
 # name -> (apply to Tensor, numpy forward, vjp(x, y, g) in float64)
+def _floated(a: np.ndarray) -> np.ndarray:
+    # A Python float meeting an integer tensor makes it float32 (numpy: float64).
+    return a.astype(np.float32) if a.dtype.kind in "biu" else a
+
+
 UNARY: dict[str, tuple[Callable, Callable, Callable]] = {
     "neg": (lambda t: -t, lambda a: -a, lambda x, y, g: -g),
     "exp": (lambda t: t.exp(), np.exp, lambda x, y, g: g * y),
@@ -91,9 +96,9 @@ UNARY: dict[str, tuple[Callable, Callable, Callable]] = {
     "sin": (lambda t: t.sin(), np.sin, lambda x, y, g: g * np.cos(x)),
     "log": (lambda t: t.log(), np.log, lambda x, y, g: g / x),
     "sqrt": (lambda t: t.sqrt(), np.sqrt, lambda x, y, g: g / (2 * y)),
-    "mul_half": (lambda t: t * 0.5, lambda a: a * 0.5, lambda x, y, g: g * 0.5),
+    "mul_half": (lambda t: t * 0.5, lambda a: _floated(a) * 0.5, lambda x, y, g: g * 0.5),
     "add_two": (lambda t: t + 2, lambda a: a + 2, lambda x, y, g: g),
-    "rsub_one": (lambda t: 1.0 - t, lambda a: 1.0 - a, lambda x, y, g: -g),
+    "rsub_one": (lambda t: 1.0 - t, lambda a: 1.0 - _floated(a), lambda x, y, g: -g),
     "square": (lambda t: t**2, lambda a: a**2, lambda x, y, g: 2 * g * x),
     "transpose": (lambda t: t.T, lambda a: a.T, lambda x, y, g: g.T),
 }

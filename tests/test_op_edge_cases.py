@@ -138,3 +138,13 @@ def test_grad_outputs_may_be_a_number():
     (g,) = ad.grad((x * 3).sum(), x, grad_outputs=2.0)  # was "'float' is not subscriptable"
     np.testing.assert_array_equal(g.data, [6.0, 6.0])
 
+
+def test_python_numbers_never_make_float32_work_float64():
+    x = ad.tensor([1.0, 2.0, 3.0])
+    assert (x * [1, 2, 3]).dtype == np.float32  # an int list was int64, so float64 came out
+    assert ad.stack([x[0], 1]).dtype == np.float32  # the lone 1 became an int64 tensor
+    for out in (ad.tensor([1, 2]) * 0.5, 0.5 * ad.tensor([1, 2]), ad.tensor([True]) - 1.0):
+        assert out.dtype == np.float32  # an integer tensor and a Python float: float32
+    assert (ad.tensor([1, 2]) * 2).dtype == np.int64  # ints with ints stay ints
+    assert (ad.tensor(np.ones(2)) * [1, 2]).dtype == np.float64  # float64 work stays float64
+    assert (x + np.array([1, 2, 3])).dtype == np.float64  # numpy arrays keep their dtype

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..function import Function
+from ..function import Function, _as_tensors
 from ..registry import REAL, register
 from ..tensor import Tensor
 from ._util import arg_error, axis_arg, shape_arg
@@ -384,6 +384,8 @@ def stack(xs: Any, axis: int = 0) -> Tensor:
     xs = list(xs)
     if not xs:
         raise ValueError("stack: need at least one tensor")
+    if not all(isinstance(x, Tensor) for x in xs):
+        xs = list(_as_tensors(tuple(xs)))  # numbers take the dtype of a float tensor among them
     shape = xs[0].shape if isinstance(xs[0], Tensor) else np.shape(xs[0])
     axis = axis_arg("stack", axis, (*shape, 1))  # the new axis may come after the last
     return concatenate([expand_dims(x, axis) for x in xs], axis=axis)
