@@ -148,3 +148,16 @@ def test_python_numbers_never_make_float32_work_float64():
     assert (ad.tensor([1, 2]) * 2).dtype == np.int64  # ints with ints stay ints
     assert (ad.tensor(np.ones(2)) * [1, 2]).dtype == np.float64  # float64 work stays float64
     assert (x + np.array([1, 2, 3])).dtype == np.float64  # numpy arrays keep their dtype
+
+
+def test_logsumexp_of_no_terms_is_minus_infinity():
+    # it raised "zero-size array to reduction operation maximum"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = ad.logsumexp(ad.tensor(np.zeros((2, 0), np.float32)), axis=1)
+        np.testing.assert_array_equal(out.data, [-np.inf, -np.inf])
+        assert out.dtype == np.float32
+        x = ad.tensor(np.zeros((2, 0)), requires_grad=True)
+        ad.logsumexp(x, axis=1).sum().backward()
+        assert x.grad.shape == (2, 0)
+        assert ad.logsumexp(ad.tensor([-np.inf, -np.inf])).item() == -np.inf

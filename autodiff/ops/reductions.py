@@ -122,9 +122,12 @@ class LogSumExp(Function):
         self.keepdims = keepdims
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        m = x.max(axis=self.axis, keepdims=True)
+        # max over an empty axis has no value; the shift is arbitrary, and then the sum of no
+        # terms is 0 and its log -inf, as in scipy and PyTorch
+        m = x.max(axis=self.axis, keepdims=True, initial=-np.inf)
         m = np.where(np.isfinite(m), m, 0)
-        y = np.log(np.exp(x - m).sum(axis=self.axis, keepdims=True)) + m
+        with np.errstate(divide="ignore"):  # log(0) = -inf is the answer for no terms
+            y = np.log(np.exp(x - m).sum(axis=self.axis, keepdims=True)) + m
         return y if self.keepdims else y.reshape(np.sum(y, axis=self.axis).shape)
 
     def backward(self, gy: Tensor) -> Tensor:
