@@ -411,13 +411,17 @@ def _as_tensors(inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
         # rule below gives the same answer for two inputs, with more work)
         a, b = inputs
         if isinstance(a, Tensor):
-            if type(b) is float and a.data.dtype.kind in "biu":
+            like = a.data.dtype
+            if like.kind in "biu" and type(b) is float:
                 a = _as_default_float(a)
-            return a, _constant(b, a.data.dtype)
+                like = DEFAULT_FLOAT
+            return a, _constant(b, like)
         if isinstance(b, Tensor):
-            if type(a) is float and b.data.dtype.kind in "biu":
+            like = b.data.dtype
+            if like.kind in "biu" and type(a) is float:
                 b = _as_default_float(b)
-            return _constant(a, b.data.dtype), b
+                like = DEFAULT_FLOAT
+            return _constant(a, like), b
     like = None
     for x in inputs:
         if isinstance(x, Tensor):
