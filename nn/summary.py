@@ -112,26 +112,26 @@ def summary(
     # A module registered at several paths (one layer used twice) gets a row per path;
     # its parameters count once, on its first row, so the rows still add up to the total.
     paths: dict[int, list[str]] = {}
-    kinds: dict[int, Module] = {}
+    module_of: dict[int, Module] = {}
     for path, m in model.named_modules(remove_duplicate=False):
         if path and (not m._modules or any(p is not None for p in m._parameters.values())):
             paths.setdefault(id(m), []).append(path)
-            kinds[id(m)] = m
+            module_of[id(m)] = m
     rows = []
 
     def add_row(key: int, k: int, shape: str) -> None:
-        m, first = kinds[key], paths[key][0]
+        m, first = module_of[key], paths[key][0]
         own = sum(p.size for p in m.parameters(recurse=False)) if k == 0 else 0
         kind = type(m).__name__ + (f", shared with {first}" if k else "")
         rows.append((paths[key][k], kind, shape, own))
 
+    # The k-th call of a module fills its k-th path's row; calls beyond its paths (a cell
+    # called in a loop) fold into the rows it has.
     seen: dict[int, int] = {}
     for key, shape in calls:
         if key in paths:
             k = seen[key] = seen.get(key, -1) + 1
-            if k < len(
-                paths[key]
-            ):  # later calls of a module at one path (a cell in a loop) fold into it
+            if k < len(paths[key]):
                 add_row(key, k, shape)
     for key in paths:  # paths no call went through
         for k in range(min(seen.get(key, -1) + 1, len(paths[key])), len(paths[key])):
