@@ -105,6 +105,8 @@ class Tensor:
         self.grad: Tensor | None = None
         self.creator = None
         self.requires_grad = False
+        if name is not None and not isinstance(name, str):
+            raise TypeError(f"Tensor: name must be a str or None, got {type(name).__name__}")
         self.name = name
         self.generation = 0
         self.retains_grad = False

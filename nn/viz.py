@@ -53,7 +53,8 @@ def plot_model(
     modules = list(model.named_modules())
     root = type(model).__name__
     titles = {root: root}
-    for path, module in modules:
+    # every path of a layer used at several places, since a call is scoped by the one it took
+    for path, module in model.named_modules(remove_duplicate=False):
         if path:
             titles[f"{root}.{path}"] = f"{path}: {type(module).__name__}"
     x = ad.Tensor(np.zeros((1, *input_shape), dtype=dtype), name="input")
@@ -64,7 +65,11 @@ def plot_model(
     finally:
         for m, flag in flags:
             m.__dict__["training"] = flag
-    outputs = y if isinstance(y, tuple) else (y,)
+    outputs = _tensors_in(y)  # an LSTM returns (out, (h, c)); a model may return a dict
+    if not outputs:
+        raise TypeError(
+            f"plot_model: {root} returned {type(y).__name__}, which holds no Tensor to draw"
+        )
     names = {"output" if len(outputs) == 1 else f"output {i}": t for i, t in enumerate(outputs)}
     names["input"] = x
     settings = {
@@ -78,3 +83,17 @@ def plot_model(
         **options,
     }
     return viz.forward_graph(*outputs, **settings)
+
+
+def _tensors_in(value: Any) -> list[ad.Tensor]:
+    """The Tensors in a model's output, in order, from nested tuples, lists and dicts."""
+    found, stack = [], [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, ad.Tensor):
+            found.append(item)
+        elif isinstance(item, (tuple, list)):
+            stack.extend(reversed(item))
+        elif isinstance(item, dict):
+            stack.extend(reversed(list(item.values())))
+    return found

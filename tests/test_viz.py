@@ -545,6 +545,21 @@ def test_plot_model_layers_shapes_and_params():
     check_dot(dot)
 
 
+def test_plot_model_draws_models_returning_nested_outputs_and_shared_layers():
+    import nn
+    from nn.viz import plot_model
+
+    # an LSTM returns (out, (h, c)): "trace() expects Tensors, got tuple"
+    lstm = plot_model(nn.LSTM(2, 3), (4, 2))
+    assert "output 0" in lstm.source and "output 2" in lstm.source
+    check_dot(lstm)
+    check_dot(plot_model(nn.models.RNNLanguageModel(20, 8, 16), (5,), dtype=np.int64))
+    shared = nn.Linear(3, 3)
+    src = plot_model(nn.Sequential(shared, nn.ReLU(), shared), (3,)).source
+    assert "Sequential.2" not in src  # the second use was titled by its raw scope
+    assert "<B>2: Linear</B>" in src  # one box, entered twice
+
+
 def test_plot_model_depth_opens_nested_modules():
     import nn
     from nn.viz import plot_model
@@ -594,3 +609,48 @@ def test_nn_lstm_time_steps_roll_into_one_box():
     rolled = viz.forward_graph(loss, depth=2, repeats=True)
     assert "×11" in rolled.source
     assert len(rolled.body) < len(unrolled.body) / 2
+
+
+# ------------------------------------------------------------------ awkward inputs
+@pytest.mark.parametrize("shape", [(3, 0), (0, 3), (0,)])
+def test_every_view_draws_empty_tensors(shape):
+    # (3, 0) crashed the value formatter; (0, 3) gave an empty <FONT></FONT> dot rejects
+    e = ad.tensor(np.zeros(shape), requires_grad=True)
+    y = (e * 2).sum()
+    for view in (viz.forward_graph, viz.combined_graph, viz.backward_graph):
+        dot = view(y)
+        check_dot(dot)
+        assert "empty" in dot.source or shape == (0,)
+    for frame in viz.backward_frames(y):
+        check_dot(frame)
+
+
+def test_labels_dot_would_reject_are_escaped():
+    # Graphviz refuses an empty tag body (<B></B>) and a text that is only "]"
+    assert labels.esc("") == "&#160;" and labels.esc("]") == "&#93;"
+    assert labels.esc("w[0]") == "w[0]"
+    x = ad.tensor(np.arange(3.0), requires_grad=True, name="]")
+    with ad.name_scope(""):
+        y = (x * 2).sum()
+    for depth in (None, 1):
+        check_dot(viz.forward_graph(y, depth=depth))
+
+
+def test_bad_option_values_and_names_are_refused_early():
+    y = ad.tensor(1.0, requires_grad=True) * 2
+    with pytest.raises(ValueError, match="precision must be an int >= 0, got -1"):
+        viz.forward_graph(y, precision=-1)
+    with pytest.raises(TypeError, match="name must be a str or None, got int"):
+        ad.tensor(1.0, name=5)
+
+
+@pytest.mark.skipif(not HAS_DOT, reason="needs the Graphviz dot program")
+def test_write_frames_leaves_no_frames_of_a_longer_earlier_run(tmp_path):
+    x = ad.tensor(2.0, requires_grad=True)
+    long = viz.write_frames(viz.backward_frames(x * x * x + x), tmp_path, format="svg")
+    (tmp_path / "notes.svg").write_text("not a frame")
+    short = viz.write_frames(viz.backward_frames(x * x), tmp_path, format="svg")
+    assert len(long) > len(short)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [p.name for p in short] + ["notes.svg"]
+    )

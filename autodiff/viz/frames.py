@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import glob
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -62,6 +63,9 @@ def write_frames(
 ) -> list[Path]:
     """Render frames to ``directory/prefix_000.svg``, ``..._001.svg``, ...; returns the paths.
 
+    Files of the same name pattern numbered past the last frame (left by an earlier,
+    longer sequence) are deleted, so ``prefix_*`` is always exactly this sequence.
+
     Example:
         >>> import tempfile, autodiff as ad
         >>> x = ad.tensor(2.0, requires_grad=True)
@@ -71,7 +75,13 @@ def write_frames(
         ['frame_000.svg', 'frame_001.svg']
     """
     directory = Path(directory)
-    return [
+    paths = [
         render(frame, directory / f"{prefix}_{i:03d}.{format}", format)
         for i, frame in enumerate(frames)
     ]
+    # Frames left from an earlier, longer sequence in the same place would play on after
+    # this one's end; only files with this exact naming pattern are removed.
+    for stale in directory.glob(f"{glob.escape(prefix)}_[0-9][0-9][0-9].{format}"):
+        if int(stale.stem[len(prefix) + 1 :]) >= len(paths):
+            stale.unlink()
+    return paths

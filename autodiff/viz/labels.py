@@ -38,6 +38,9 @@ def esc(text: str) -> str:
         >>> esc("x < 1 & y")
         'x &lt; 1 &amp; y'
     """
+    if not text.strip("]"):
+        # Graphviz rejects a label fragment that is empty (<B></B>) or only "]"s
+        return "&#93;" * len(text) or "&#160;"
     return html.escape(text, quote=False)
 
 
@@ -111,6 +114,8 @@ def fmt_values(a: np.ndarray, precision: int = 4) -> str:
     """
     if a.ndim == 0:
         return esc(fmt_number(a.item(), precision))
+    if a.size == 0:
+        return esc(f"empty {a.shape}")
 
     def row(v: np.ndarray) -> str:
         if v.ndim == 1:

@@ -80,6 +80,10 @@ class Options:
     def __post_init__(self) -> None:
         if self.rankdir not in ("TB", "LR", "BT", "RL"):
             raise ValueError(f"rankdir must be 'TB' or 'LR' (or 'BT', 'RL'), got {self.rankdir!r}")
+        if isinstance(self.precision, bool) or not isinstance(self.precision, int):
+            raise TypeError(f"precision must be an int >= 0, got {self.precision!r}")
+        if self.precision < 0:
+            raise ValueError(f"precision must be an int >= 0, got {self.precision}")
         if self.depth is not None and self.depth < 1:
             raise ValueError(f"depth must be None or >= 1, got {self.depth}")
         lo, hi = self.health_range
