@@ -6,6 +6,7 @@ import ast
 import doctest
 import gzip
 import importlib
+import struct
 import sys
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 
 from nn.data import (
     ArrayDataset,
+    BPTTLoader,
     DataLoader,
     Dataset,
     Subset,
@@ -391,6 +393,19 @@ def test_idx_bad_magic_and_type(tmp_path):
     path.write_bytes(b"\x00\x00\x07\x01\x00\x00\x00\x01\x00")
     with pytest.raises(ValueError, match="unknown IDX type code 0x07"):
         read_idx(path)
+
+
+def test_idx_with_more_dimensions_than_numpy_names_the_file(tmp_path):
+    path = tmp_path / "deep.idx"
+    path.write_bytes(bytes([0, 0, 8, 70]) + struct.pack(">70I", *[1] * 70) + b"x")
+    with pytest.raises(ValueError, match=r"deep\.idx: the header gives 70 dimensions"):
+        read_idx(path)
+
+
+def test_bptt_loader_sizes_must_be_positive_ints():
+    for batch, length in ((2.5, 4), (2, 2.5), (2, 0), (True, 4)):
+        with pytest.raises(ValueError, match="BPTTLoader: .* must be a positive int"):
+            BPTTLoader(np.arange(20.0), batch, length)
 
 
 def test_idx_truncated_gzip(tmp_path):

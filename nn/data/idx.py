@@ -77,7 +77,10 @@ def _parse(raw: bytes, where: str) -> np.ndarray:
             "the header"
         )
     data = np.frombuffer(raw, dtype=dtype, count=math.prod(dims), offset=header)
-    return data.astype(dtype.newbyteorder("="), copy=True).reshape(dims)
+    try:
+        return data.astype(dtype.newbyteorder("="), copy=True).reshape(dims)
+    except ValueError as err:  # more dimensions than numpy arrays can have (64 in numpy 2)
+        raise ValueError(f"{where}: the header gives {ndim} dimensions: {err}") from None
 
 
 def read_idx(path: str | os.PathLike[str]) -> np.ndarray:
@@ -127,7 +130,7 @@ def write_idx(path: str | os.PathLike[str], array: ArrayLike) -> Path:
     Args:
         path: destination file; parent directories must exist.
         array: an array of dtype uint8, int8, int16, int32, float32 or float64
-            with 1 to 255 dimensions, each smaller than 2**32.
+            with 1 to 255 dimensions (as many as numpy allows), each smaller than 2**32.
 
     Returns:
         The path written, as a :class:`pathlib.Path`.

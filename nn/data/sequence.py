@@ -97,8 +97,9 @@ class BPTTLoader:
         batch_first: bool = False,
         drop_last: bool = False,
     ) -> None:
-        if bptt_length < 1:
-            raise ValueError(f"BPTTLoader: bptt_length must be positive, got {bptt_length}")
+        for name, value in (("batch_size", batch_size), ("bptt_length", bptt_length)):
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"BPTTLoader: {name} must be a positive int, got {value!r}")
         self.rows = batchify(series, batch_size)
         self.targets = None
         if targets is not None:

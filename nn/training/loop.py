@@ -439,8 +439,8 @@ class Trainer:
                 break
         if count == 0:
             raise ValueError(
-                "fit: the training data produced no batches (a generator is used up after "
-                "one epoch: pass a DataLoader or arrays)"
+                "fit: the training data produced no batches: it holds no samples, or it is "
+                "a generator that the first epoch used up (pass a DataLoader or arrays)"
             )
         logs = {"loss": total if summing else total / count}
         if self.metrics:
