@@ -308,8 +308,8 @@ class Tensor:
         return ops.astype(self, dtype)
 
     def reshape(self, *shape: Any) -> Tensor:
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list, np.ndarray)):
-            shape = shape[0]
+        if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
+            shape = shape[0]  # x.reshape((2, 3)) as well as x.reshape(2, 3)
         return ops.reshape(self, shape)
 
     def transpose(self, *axes: Any) -> Tensor:

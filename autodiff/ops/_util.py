@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 import numpy as np
@@ -16,17 +17,17 @@ def arg_error(op: str, message: str, kind: type[Exception] = ValueError) -> Exce
 
 
 def shape_arg(op: str, shape: Any) -> tuple[int, ...]:
-    """A shape argument (an int, or a sequence or 1-D array of ints) as a tuple of ints."""
-    if isinstance(shape, (int, np.integer)) and not isinstance(shape, bool):
-        return (int(shape),)
-    items = list(shape) if isinstance(shape, (tuple, list, np.ndarray)) else None
-    if items is None or not all(
-        isinstance(n, (int, np.integer)) and not isinstance(n, bool) for n in items
-    ):
+    """A shape argument (an integer, or an iterable or array of integers) as a tuple of ints."""
+    if type(shape) is tuple and all(type(n) is int for n in shape):
+        return shape  # the engine's own calls: nothing to convert
+    try:
+        if isinstance(shape, (int, np.integer)) or getattr(shape, "ndim", None) == 0:
+            return (operator.index(shape),)
+        return tuple(operator.index(n) for n in shape)
+    except TypeError:
         raise arg_error(
-            op, f"a shape must be an int or a sequence of ints, got {shape!r}", TypeError
-        )
-    return tuple(int(n) for n in items)
+            op, f"a shape must be an integer or a sequence of integers, got {shape!r}", TypeError
+        ) from None
 
 
 def axis_arg(op: str, axis: Any, shape: tuple[int, ...]) -> int:

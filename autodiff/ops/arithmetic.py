@@ -102,14 +102,16 @@ class Pow(Function):
     def backward(self, gy: Tensor) -> tuple[Tensor | None, Tensor | None]:
         a, b = self.inputs
         ga = gb = None
-        # At a zero base the formulas meet 0 * inf: the slope in a where b == 0 (x**0 is
-        # constant) and the slope in b where a == 0 are 0, as in PyTorch. Putting 1 in place
-        # of those values keeps every inf out of the graph, for second derivatives too.
+        # At a zero base the formulas meet 0 * inf: the slope in a where b == 0 too (x**0 is
+        # constant) and the slope in b are 0 there, as in PyTorch. Putting 1 in place of those
+        # values (only there) keeps every inf out of the graph, for second derivatives too.
+        zero_base = a.data == 0
         if a.requires_grad:
-            b1 = where(b.data == 0, 1.0, b) if (b.data == 0).any() else b
+            both = zero_base & (b.data == 0)
+            b1 = where(both, 1.0, b) if both.any() else b
             ga = gy * b * a ** (b1 - 1)
         if b.requires_grad:
-            a1 = where(a.data == 0, 1.0, a) if (a.data == 0).any() else a
+            a1 = where(zero_base, 1.0, a) if zero_base.any() else a
             gb = gy * self.output() * a1.log()
         return ga, gb
 

@@ -188,6 +188,8 @@ def softmax_cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> 
         array([[-0.107,  0.053,  0.053],
                [ 0.167,  0.167, -0.333]], dtype=float32)
     """
+    if isinstance(target, (list, tuple)):
+        target = np.asarray(target)  # labels [0, 2] stay integers (a list would take float32)
     return SoftmaxCrossEntropy(reduction)(logits, target)
 
 

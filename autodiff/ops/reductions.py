@@ -124,7 +124,8 @@ class LogSumExp(Function):
     def forward(self, x: np.ndarray) -> np.ndarray:
         # max over an empty axis has no value; the shift is arbitrary, and then the sum of no
         # terms is 0 and its log -inf, as in scipy and PyTorch
-        m = x.max(axis=self.axis, keepdims=True, initial=-np.inf)
+        empty_ok = {"initial": -np.inf} if x.dtype.kind == "f" else {}
+        m = x.max(axis=self.axis, keepdims=True, **empty_ok)
         m = np.where(np.isfinite(m), m, 0)
         with np.errstate(divide="ignore"):  # log(0) = -inf is the answer for no terms
             y = np.log(np.exp(x - m).sum(axis=self.axis, keepdims=True)) + m

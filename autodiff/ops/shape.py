@@ -387,6 +387,12 @@ def stack(xs: Any, axis: int = 0) -> Tensor:
     if not all(isinstance(x, Tensor) for x in xs):
         xs = list(_as_tensors(tuple(xs)))  # numbers take the dtype of a float tensor among them
     shape = xs[0].shape if isinstance(xs[0], Tensor) else np.shape(xs[0])
+    if isinstance(axis, (int, np.integer)) and not -len(shape) - 1 <= axis <= len(shape):
+        raise arg_error(
+            "stack",
+            f"axis {axis} is out of range for stacking tensors of shape {shape}: the new "
+            f"axis goes from {-len(shape) - 1} to {len(shape)}",
+        )
     axis = axis_arg("stack", axis, (*shape, 1))  # the new axis may come after the last
     return concatenate([expand_dims(x, axis) for x in xs], axis=axis)
 
