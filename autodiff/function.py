@@ -403,8 +403,8 @@ def _as_tensors(inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
     """Wrap non-Tensor inputs (at least one input is not a Tensor); Python scalars take
     the dtype of a float input.
 
-    With no floating input, a Python float makes the integer tensors float32 (PyTorch's
-    rule; numpy would promote them to float64).
+    With no floating input, a Python float (or a list of numbers holding one) makes the
+    integer tensors float32 (PyTorch's rule; numpy would promote them to float64).
     """
     if len(inputs) == 2:
         # ``x * 0.5``, ``1.0 - x``: the other input takes the tensor's dtype (the general
@@ -412,13 +412,13 @@ def _as_tensors(inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
         a, b = inputs
         if isinstance(a, Tensor):
             like = a.data.dtype
-            if like.kind in "biu" and type(b) is float:
+            if like.kind in "biu" and _is_python_float(b):
                 a = _as_default_float(a)
                 like = DEFAULT_FLOAT
             return a, _constant(b, like)
         if isinstance(b, Tensor):
             like = b.data.dtype
-            if like.kind in "biu" and type(a) is float:
+            if like.kind in "biu" and _is_python_float(a):
                 b = _as_default_float(b)
                 like = DEFAULT_FLOAT
             return _constant(a, like), b
@@ -432,7 +432,7 @@ def _as_tensors(inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
             like = x.dtype
             if like.kind == "f":
                 break
-    if (like is None or like.kind != "f") and any(type(x) is float for x in inputs):
+    if (like is None or like.kind != "f") and any(_is_python_float(x) for x in inputs):
         # no floating input, but a Python float: integer tensors become float32 with it
         inputs = tuple(
             _as_default_float(x) if isinstance(x, Tensor) and x.data.dtype.kind in "biu" else x
@@ -445,9 +445,17 @@ def _as_tensors(inputs: tuple[Any, ...]) -> tuple[Tensor, ...]:
     return tuple(wrapped)
 
 
+def _is_python_float(x: Any) -> bool:
+    """A Python float, or a list/tuple of numbers that holds one."""
+    if type(x) is float:
+        return True
+    return type(x) in (list, tuple) and np.asarray(x).dtype.kind == "f"
+
+
 def _as_default_float(t: Tensor) -> Tensor:
     # An integer tensor meeting a Python float: both become float32 (numpy would pick
-    # float64), as a Python float on its own does. Integer tensors have no gradient.
+    # float64), as a Python float on its own does. Integer tensors have no gradient. Like
+    # PyTorch's rule, this rounds integers beyond 2**24.
     return _new_tensor(t.data.astype(DEFAULT_FLOAT))
 
 

@@ -425,14 +425,18 @@ def test_gradient_sums_with_shared_arrays_stay_correct():
 def _as_tensors_general(inputs):
     # The documented rule, written out: Python scalars take the dtype of the first
     # floating-point input (Tensor or array), else of the last Tensor or array seen; with
-    # no floating input a Python float turns integer Tensors into float32.
+    # no floating input a Python float (or a list holding one) turns integer Tensors into
+    # float32.
     like = None
     for x in inputs:
         if isinstance(x, (ad.Tensor, np.ndarray)):
             like = x.data.dtype if isinstance(x, ad.Tensor) else x.dtype
             if like.kind == "f":
                 break
-    if (like is None or like.kind != "f") and any(type(x) is float for x in inputs):
+    python_floats = [
+        type(x) is float or (type(x) is list and np.asarray(x).dtype.kind == "f") for x in inputs
+    ]
+    if (like is None or like.kind != "f") and any(python_floats):
         like = np.dtype(np.float32)
         inputs = [
             x.astype(np.float32) if isinstance(x, ad.Tensor) and x.dtype.kind in "biu" else x
