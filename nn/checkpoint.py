@@ -51,6 +51,7 @@ import hashlib
 import json
 import os
 import tempfile
+import tokenize
 import zipfile
 import zlib
 from collections.abc import Mapping
@@ -409,13 +410,16 @@ def _restore_rng(states: Mapping[str, Any], path: str) -> None:
 
 
 # What zipfile, zlib and numpy raise on a damaged archive: a flipped byte can make an entry
-# look encrypted (RuntimeError) or compressed by an unknown method (NotImplementedError).
+# look encrypted (RuntimeError) or compressed by an unknown method (NotImplementedError),
+# or break the Python-literal header numpy parses for each array (TokenError, SyntaxError).
 _UNREADABLE = (
     OSError,
     EOFError,
     KeyError,
     RuntimeError,
     NotImplementedError,
+    SyntaxError,
+    tokenize.TokenError,
     zipfile.BadZipFile,
     zlib.error,
 )

@@ -370,7 +370,8 @@ class Module:
                 continue
             seen.add(id(module))
             yield path, module
-            inside = ancestors | {id(module)}
+            # the ids above a path only matter when a module may be met again
+            inside = ancestors if remove_duplicate else ancestors | {id(module)}
             kids = [(f"{path}.{n}" if path else n, m, inside) for n, m in module.named_children()]
             stack.extend(reversed(kids))
 

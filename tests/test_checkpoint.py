@@ -188,6 +188,26 @@ def test_any_flipped_byte_gives_a_checkpoint_error_or_the_saved_state(tmp_path, 
     assert errors > len(positions) // 2
 
 
+@pytest.mark.parametrize(
+    "damage", ["{'descr", "{'descr': '<f4', 'fortran_order': False, 'shape': (2,"]
+)
+def test_an_unparsable_array_header_is_a_checkpoint_error(tmp_path, damage):
+    # numpy parses each array's header as a Python literal; a damaged one raised
+    # tokenize.TokenError or SyntaxError past the reader
+    path = Path(save_checkpoint(tmp_path / "c.npz", _model()))
+    broken = tmp_path / "broken.npz"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(broken, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "model/fc1.weight.npy":
+                start = data.index(b"{")
+                end = data.index(b"}") + 1
+                data = data[:start] + damage.encode().ljust(end - start) + data[end:]
+            dst.writestr(info, data)
+    with pytest.raises(CheckpointError, match="broken.npz"):
+        load_checkpoint(broken, _model())
+
+
 def test_saving_onto_a_directory_is_a_checkpoint_error(tmp_path):
     (tmp_path / "here").mkdir()
     with pytest.raises(CheckpointError, match="it is a directory"):

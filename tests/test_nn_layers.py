@@ -352,6 +352,7 @@ def test_a_tensor_that_wants_gradients_is_never_converted():
 
 
 def test_batchnorm_momentum_must_be_a_number_in_0_1():
+    assert nn.BatchNorm1d(3, momentum=np.float32(0.25)).momentum == 0.25  # any real number
     with pytest.raises(TypeError, match="BatchNorm2d: momentum must be a number.*got None"):
         nn.BatchNorm2d(3, momentum=None)
     with pytest.raises(ValueError, match="BatchNorm1d: momentum must be in \\[0, 1\\], got 1.5"):

@@ -6,6 +6,7 @@ their gradients (and second derivatives) are checked like any op's.
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import numpy as np
@@ -33,7 +34,7 @@ class _BatchNorm(Module):
         dtype: Any = np.float32,
     ) -> None:
         super().__init__()
-        if isinstance(momentum, bool) or not isinstance(momentum, (int, float)):
+        if isinstance(momentum, bool) or not isinstance(momentum, numbers.Real):
             raise TypeError(
                 f"{type(self).__name__}: momentum must be a number in [0, 1] (the weight of "
                 f"each new batch in the running statistics), got {momentum!r}; a cumulative "
