@@ -283,6 +283,10 @@ class Trainer:
             callbacks: used for this call only, after the trainer's own.
             verbose: 0 silent, 1 a progress bar per epoch (tqdm), 2 one line per epoch.
             initial_epoch: override the number of epochs already done.
+
+        The epoch's ``loss`` is the mean over its samples, or the sum when the loss
+        object says ``reduction="sum"`` (as ``nn.MSELoss(reduction="sum")`` does), so it
+        is on the scale of ``val_loss``; a plain function is taken to return a mean.
         """
         if self.loss_fn is None or self.optimizer is None:
             raise ValueError("Trainer.fit needs a loss and an optimizer")
