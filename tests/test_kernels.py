@@ -262,6 +262,30 @@ def test_max_pool_2x2_nan_propagates_like_the_general_path():
     np.testing.assert_array_equal(ggy[0, 0], [[1.0, 6.5]])
 
 
+@pytest.mark.parametrize(
+    "x, args",
+    [
+        (np.array([[[[1.0, np.nan], [0.0, 2.0]]]]), (2, 2, 2, 2, 0, 0)),  # a NaN max
+        (np.full((1, 1, 2, 2), -np.inf), (3, 3, 1, 1, 1, 1)),  # -inf ties with the padding
+        (np.array([[[[np.nan, 1.0, -np.inf], [-np.inf, np.nan, 3.0]]]]), (2, 2, 1, 1, 1, 1)),
+    ],
+)
+def test_max_pool_reference_routes_nan_and_minus_inf_maxima_like_the_kernels(x, args):
+    # Tiny problems run on the reference: it counted no NaN argmax (zero gradient, and a
+    # 0/0 in the gather) and counted -inf padding as tied maxima (gradient lost to it).
+    y = max_pool2d_forward(x, *args)
+    np.testing.assert_array_equal(y, max_pool2d_forward_ref(x, *args))
+    gy = np.arange(1.0, y.size + 1).reshape(y.shape)
+    np.testing.assert_allclose(
+        max_pool2d_backward_ref(gy, x, y, *args), max_pool2d_backward(gy, x, y, *args)
+    )
+    assert max_pool2d_backward_ref(gy, x, y, *args).sum() == pytest.approx(gy.sum())
+    ggx = np.arange(1.0, x.size + 1).reshape(x.shape)
+    np.testing.assert_allclose(
+        max_pool2d_gather_ref(ggx, x, y, *args), max_pool2d_gather(ggx, x, y, *args)
+    )
+
+
 # ---------------------------------------------------------------- average pooling
 
 

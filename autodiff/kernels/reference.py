@@ -70,10 +70,15 @@ def _max_masks(x, y, kh, kw, sh, sw, ph, pw):
     """(masks of argmax elements per tap, count of argmax elements per window)."""
     oh, ow = y.shape[2:]
     xp = _pad(x, ph, pw, -np.inf)
+    real = _pad(np.ones(x.shape, dtype=bool), ph, pw, False)  # padding is never an argmax
+    nan_max = np.isnan(y)
     masks = {}
     for i in range(kh):
         for j in range(kw):
-            masks[i, j] = xp[(..., *_tap(i, j, oh, ow, sh, sw))] == y
+            tap = _tap(i, j, oh, ow, sh, sw)
+            # as the kernels' _is_max: a NaN max routes its gradient to the NaN inputs
+            hit = (xp[(..., *tap)] == y) | (np.isnan(xp[(..., *tap)]) & nan_max)
+            masks[i, j] = hit & real[(..., *tap)]
     count = sum(masks.values())
     return masks, count
 
