@@ -205,6 +205,24 @@ def test_dtype_mismatch_is_an_error_and_float32_stays_float32():
         assert t.grad.dtype == np.float32
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_an_empty_batch_flows_through_conv_and_its_adjoint(dtype):
+    # N = 0 raised IndexError (x[0]) and then a reshape error in the bias gradient
+    w = ad.tensor(np.ones((4, 3, 3, 3), dtype), requires_grad=True)
+    b = ad.tensor(np.ones(4, dtype), requires_grad=True)
+    x = ad.tensor(np.zeros((0, 3, 8, 8), dtype), requires_grad=True)
+    y = ad.conv2d(x, w, b, padding=1)
+    assert y.shape == (0, 4, 8, 8) and y.dtype == dtype
+    y.sum().backward()
+    assert x.grad.shape == x.shape
+    assert not w.grad.data.any() and not b.grad.data.any()
+    g = ad.tensor(np.zeros((0, 4, 8, 8), dtype), requires_grad=True)
+    z = ad.conv_transpose2d(g, w, padding=1)
+    assert z.shape == (0, 3, 8, 8)
+    (gw,) = ad.grad((z * z).sum(), [w], create_graph=True)  # its backward runs conv2d
+    assert gw.shape == w.shape and not gw.data.any()
+
+
 def test_noncontiguous_input_gives_the_same_result():
     rng = np.random.default_rng(3)
     x = rng.standard_normal((2, 5, 7, 3)).transpose(0, 3, 1, 2)  # (2, 3, 5, 7), not contiguous

@@ -240,7 +240,7 @@ def _forward(
     """conv(x, W) + b, and (chunks, im2col buffer of each chunk) for the weight gradient."""
     n, taps = x.shape[0], w.shape[2] * w.shape[3]
     args = spec.kernel_args(*w.shape[2:])
-    chunks = image_chunks(n, x[0].size * taps)
+    chunks = image_chunks(n, int(np.prod(x.shape[1:])) * taps)
     serial = len(chunks) > 1
     y = np.empty((n, w.shape[0], oh, ow), dtype=x.dtype)
     cols = [None] * len(chunks)
@@ -368,7 +368,8 @@ def _backward(
             # A matrix-vector product over the contiguous (image, channel) planes: 4x faster
             # than g.sum(axis=(0, 2, 3)), whose reduction runs over strided axes.
             m, o = g.shape[:2]
-            planes = g.reshape(m * o, -1) @ np.ones(g.shape[2] * g.shape[3], dtype=g.dtype)
+            plane = g.shape[2] * g.shape[3]
+            planes = g.reshape(m * o, plane) @ np.ones(plane, dtype=g.dtype)
             gb_parts[i] = planes.reshape(m, o).sum(axis=0)
         gymat = _as_gymat(g) if input_grad else None
         if x is not None:
