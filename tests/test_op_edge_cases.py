@@ -202,3 +202,50 @@ def test_logsumexp_of_no_terms_is_minus_infinity():
         ad.logsumexp(x, axis=1).sum().backward()
         assert x.grad.shape == (2, 0)
         assert ad.logsumexp(ad.tensor([-np.inf, -np.inf])).item() == -np.inf
+
+
+# ------------------------------------------------------------ the checking tools
+class _HalfLog(ad.Function):  # its gradient is wrong: 2/x instead of 1/x
+    def forward(self, x):
+        return np.log(x)
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        return gy * 2.0 / x
+
+
+def test_gradcheck_fails_when_a_finite_difference_is_nan():
+    # One NaN finite difference (log at 1e-8 - eps) made the whole input pass.
+    from autodiff.testing import GradcheckError, gradcheck
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        with pytest.raises(GradcheckError, match="finite difference is not finite"):
+            gradcheck(lambda t: _HalfLog()(t), [np.array([1e-8, 2.0, 3.0])])
+    with pytest.raises(GradcheckError, match=r"at element \(0,\)"):
+        gradcheck(lambda t: _HalfLog()(t), [np.array([0.5, 2.0, 3.0])])
+
+
+class _CubeWrongBackward(ad.Function):  # right array backward, wrong differentiable one
+    def forward(self, x):
+        return x**3
+
+    def backward(self, gy):
+        (x,) = self.inputs
+        return gy * 2.0 * x * x
+
+    def backward_arrays(self, gy):
+        return gy * 3.0 * self.inputs[0].data ** 2
+
+
+def test_gradgradcheck_checks_the_differentiable_backward_itself():
+    from autodiff.testing import GradcheckError, gradcheck, gradgradcheck
+
+    x = np.array([0.5, 1.5])
+    assert gradcheck(lambda t: _CubeWrongBackward()(t), [x])  # the array path is right
+    with pytest.raises(GradcheckError):
+        gradcheck(lambda t: _CubeWrongBackward()(t), [x], create_graph=True)
+    for directional in (False, True):
+        with pytest.raises(GradcheckError):  # both passed: only v.J's own derivative was checked
+            gradgradcheck(lambda t: _CubeWrongBackward()(t), [x], directional=directional)
+

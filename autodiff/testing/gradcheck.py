@@ -62,7 +62,7 @@ def _weighted_sum(fn: Callable[..., Any], arrays: list[np.ndarray], vs: list[np.
 
 
 def _analytic(
-    fn: Callable[..., Any], tensors: list[Tensor], rng: np.random.Generator
+    fn: Callable[..., Any], tensors: list[Tensor], rng: np.random.Generator, create_graph: bool
 ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     outs = _as_outputs(fn(*tensors))
     vs = [_upstream(rng, o.shape) for o in outs]
@@ -74,6 +74,7 @@ def _analytic(
         tensors,
         grad_outputs=[Tensor(v.astype(o.dtype), _copy=False) for o, v in live],
         allow_unused=True,
+        create_graph=create_graph,
     )
     return [np.zeros_like(t.data) if g is None else g.data for t, g in zip(tensors, grads)], vs
 
@@ -86,6 +87,8 @@ def gradcheck(
     rtol: float = 1e-4,
     directional: bool = False,
     seed: int = 0,
+    *,
+    create_graph: bool = False,
 ) -> bool:
     """Compare ``fn``'s automatic gradients with central finite differences.
 
@@ -95,8 +98,14 @@ def gradcheck(
     input. ``directional=True`` instead compares ``v.J.u`` with one two-point
     difference along a random direction ``u`` (cheap for large inputs).
 
+    Autodiff's gradient comes from each op's fast array backward where it has one;
+    ``create_graph=True`` takes the differentiable ``backward`` instead (the path
+    higher-order derivatives use; ``gradgradcheck`` checks both).
+
     Raises ``GradcheckError`` naming the input, the worst element and the
-    analytic and numerical values; returns True when every input agrees.
+    analytic and numerical values; returns True when every input agrees. A
+    finite difference that is not finite (``fn`` undefined at ``x +- eps``) is a
+    failure too: there is nothing to check the gradient against.
 
     Example:
         >>> import numpy as np
@@ -108,7 +117,7 @@ def gradcheck(
     rng = np.random.default_rng(seed)
     tensors = _prepare(inputs)
     arrays = [t.data.copy() for t in tensors]
-    analytic, vs = _analytic(fn, tensors, rng)
+    analytic, vs = _analytic(fn, tensors, rng, create_graph)
 
     if directional:
         us = [rng.standard_normal(a.shape) for a in arrays]
@@ -139,14 +148,23 @@ def gradcheck(
             raise GradcheckError(
                 f"input {i}: gradient has shape {got.shape} but the input has shape {base.shape}"
             )
-        err = np.abs(got - numeric) - (atol + rtol * np.abs(numeric))
-        if err.size and np.max(err) > 0 or not np.all(np.isfinite(got)):
-            k = int(np.nanargmax(np.where(np.isfinite(err), err, np.inf)))
+        tolerance = atol + rtol * np.abs(numeric)
+        agree = np.abs(got - numeric) <= tolerance  # False wherever either side is NaN
+        if not agree.all():
+            # the worst element; one NaN must not hide the others (NaN > 0 is False)
+            err = np.nan_to_num(np.abs(got - numeric) - tolerance, nan=np.inf)
+            k = int(np.argmax(np.where(agree, -np.inf, err).reshape(-1)))
             index = np.unravel_index(k, base.shape) if base.shape else ()
+            hint = ""
+            if not np.isfinite(numeric.reshape(-1)[k]):
+                hint = (
+                    "; the finite difference is not finite: fn is undefined at x +- eps "
+                    "there, so check at a point farther from the edge of its domain"
+                )
             raise GradcheckError(
                 f"gradient check failed for input {i} (shape {base.shape}) at element "
                 f"{tuple(int(n) for n in index)}: autodiff gives {got.reshape(-1)[k]!r}, finite "
-                f"differences give {numeric.reshape(-1)[k]!r} (atol={atol}, rtol={rtol})"
+                f"differences give {numeric.reshape(-1)[k]!r} (atol={atol}, rtol={rtol}){hint}"
             )
     return True
 
@@ -162,9 +180,10 @@ def gradgradcheck(
 ) -> bool:
     """Check second derivatives: gradcheck the function (x, v) -> v.J(x).
 
-    The gradient is computed with ``create_graph=True`` and then itself checked
-    against finite differences, with respect to both the inputs and the
-    upstream gradient ``v``.
+    First the gradient computed with ``create_graph=True`` (through each op's
+    differentiable ``backward``, which a fast array backward would bypass) is
+    checked against finite differences; then that gradient is itself checked,
+    with respect to both the inputs and the upstream gradient ``v``.
 
     Example:
         >>> import numpy as np
@@ -173,6 +192,7 @@ def gradgradcheck(
         >>> gradgradcheck(lambda x: ad.sin(x) * x, [np.linspace(-1.0, 1.0, 4)])
         True
     """
+    gradcheck(fn, inputs, eps, atol, rtol, directional, seed, create_graph=True)
     rng = np.random.default_rng(seed + 1)
     tensors = _prepare(inputs)
     with no_grad():
