@@ -115,7 +115,9 @@ def _released_error(fn: Function) -> RuntimeError:
         f"backward() called at {where(user_call_site(1))} goes through op '{fn.name}' "
         f"(created at {where(getattr(fn, 'call_site', None))}) a second time: its saved "
         "values were freed by the first backward(). Pass retain_graph=True to the first "
-        "backward() call if you need to run backward through the same graph again. If a "
+        "backward() call if you need to run backward through the same graph again, or "
+        "if the first one stopped with an error part-way (it had freed the nodes it "
+        "passed). If a "
         "tensor from an earlier iteration feeds this graph by mistake (a running total such "
         "as `total_loss += loss`, an RNN state carried across batches), detach it instead: "
         "`total_loss += loss.item()`, `h = h.detach()`."
@@ -265,13 +267,13 @@ def backward(
                     if gxs is NotImplemented:
                         gxs = fn.backward(*[_wrap(g) for g in gys] if arrays else gys)
                         if type(gxs) is not tuple:
-                            gxs = (gxs,)
+                            gxs = tuple(gxs) if type(gxs) is list else (gxs,)
                         if arrays:
                             gxs = tuple([g.data if isinstance(g, Tensor) else g for g in gxs])
-                except (ValueError, IndexError, TypeError) as err:
+                except (ValueError, IndexError, TypeError, ArithmeticError) as err:
                     raise _backward_error(fn, err) from err
                 if type(gxs) is not tuple:
-                    gxs = (gxs,)
+                    gxs = tuple(gxs) if type(gxs) is list else (gxs,)
                 if len(gxs) != len(fn_inputs):
                     raise RuntimeError(
                         f"{_op_site(fn)}: backward returned {len(gxs)} gradients for "

@@ -249,3 +249,17 @@ def test_gradgradcheck_checks_the_differentiable_backward_itself():
         with pytest.raises(GradcheckError):  # both passed: only v.J's own derivative was checked
             gradgradcheck(lambda t: _CubeWrongBackward()(t), [x], directional=directional)
 
+
+def test_a_backward_may_return_a_list():
+    class Both(ad.Function):
+        def forward(self, a, b):
+            return a * b
+
+        def backward(self, gy):
+            a, b = self.inputs
+            return [gy * b, gy * a]  # was "returned 1 gradients for 2 inputs"
+
+    a, b = ad.tensor([2.0], requires_grad=True), ad.tensor([3.0], requires_grad=True)
+    Both()(a, b).sum().backward()
+    assert (a.grad.item(), b.grad.item()) == (3.0, 2.0)
+
