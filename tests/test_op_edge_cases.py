@@ -263,3 +263,14 @@ def test_a_backward_may_return_a_list():
     Both()(a, b).sum().backward()
     assert (a.grad.item(), b.grad.item()) == (3.0, 2.0)
 
+
+def test_a_reshape_to_the_same_shape_is_its_own_node_in_a_graph():
+    # It returned x itself, so grad() with respect to both gave x's gradient for both.
+    x = ad.tensor([1.0, 2.0], requires_grad=True)
+    y = x.reshape(x.shape)
+    assert y is not x
+    gx, gy = ad.grad(x.sum() + (y * 3).sum(), [x, y])
+    np.testing.assert_array_equal(gx.data, [4.0, 4.0])
+    np.testing.assert_array_equal(gy.data, [3.0, 3.0])
+    with ad.no_grad():
+        assert x.reshape(x.shape) is x  # nothing recorded: no node needed

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..function import Function, _as_tensors
+from ..function import Function, _as_tensors, is_grad_enabled
 from ..registry import REAL, register
 from ..tensor import Tensor
 from ._util import arg_error, axis_arg, shape_arg
@@ -228,6 +228,17 @@ class AsType(Function):
         return gy
 
 
+def _unchanged(x: Any, shape: tuple[int, ...]) -> bool:
+    """Whether ``x`` can stand for its own reshape (or broadcast, or sum) to ``shape``.
+
+    Only when nothing is recorded: in a graph the result is a node of its own, so that
+    ``grad()`` and ``retain_grad()`` tell it apart from ``x`` (as in PyTorch).
+    """
+    return (
+        isinstance(x, Tensor) and x.shape == shape and not (x.requires_grad and is_grad_enabled())
+    )
+
+
 def reshape(x: Any, shape: Any) -> Tensor:
     """Same values in a new shape (one dimension may be -1).
 
@@ -237,7 +248,7 @@ def reshape(x: Any, shape: Any) -> Tensor:
         (2, 2)
     """
     shape = shape_arg("reshape", shape)
-    if isinstance(x, Tensor) and x.shape == shape:
+    if _unchanged(x, shape):
         return x
     return Reshape(shape)(x)
 
@@ -277,7 +288,7 @@ def broadcast_to(x: Any, shape: Any) -> Tensor:
         (3, 2)
     """
     shape = shape_arg("broadcast_to", shape)
-    if isinstance(x, Tensor) and x.shape == shape:
+    if _unchanged(x, shape):
         return x
     return BroadcastTo(shape)(x)
 
@@ -294,7 +305,7 @@ def sum_to(x: Any, shape: Any) -> Tensor:
         Tensor([[4., 6.]])
     """
     shape = shape_arg("sum_to", shape)
-    if isinstance(x, Tensor) and x.shape == shape:
+    if _unchanged(x, shape):
         return x
     return SumTo(shape)(x)
 
