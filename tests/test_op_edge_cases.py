@@ -274,3 +274,26 @@ def test_a_reshape_to_the_same_shape_is_its_own_node_in_a_graph():
     np.testing.assert_array_equal(gy.data, [3.0, 3.0])
     with ad.no_grad():
         assert x.reshape(x.shape) is x  # nothing recorded: no node needed
+
+
+def test_check_op_catches_a_backward_that_changes_what_it_saved():
+    # The array backward ran once only (the second pass took the differentiable one).
+    from autodiff.registry import OpInfo
+    from autodiff.testing.walker import check_invariants
+
+    class Drifting(ad.Function):
+        def forward(self, x):
+            self.saved = x * x
+            return x * x * x / 3.0
+
+        def backward(self, gy):
+            (x,) = self.inputs
+            return gy * x * x
+
+        def backward_arrays(self, gy):
+            self.saved *= 2.0  # a second run gives twice the gradient
+            return gy * self.saved / 2.0
+
+    info = OpInfo(name="drifting", fn=lambda x: Drifting()(x), functions=(Drifting,))
+    with pytest.raises(AssertionError, match=r"drifting.*\(the same backward again\)"):
+        check_invariants(info, [np.array([0.5, 1.5])], {})

@@ -57,10 +57,10 @@ def _outputs(y: Any) -> list[Tensor]:
 
 def check_invariants(info: OpInfo, arrays: list[np.ndarray], kwargs: dict[str, Any]) -> None:
     """Inputs are not mutated, nothing is recorded under no_grad, gradients do not
-    alias each other or the upstream gradient, and backward twice (with
-    ``zero_grad`` in between, the second time with ``create_graph=True``) gives
-    the same result, so an op's fast array backward agrees with its
-    differentiable ``backward``."""
+    alias each other or the upstream gradient, and backward three times (with
+    ``zero_grad`` in between, the last time with ``create_graph=True``) gives
+    the same result, so a backward does not change what it saved and an op's fast
+    array backward agrees with its differentiable ``backward``."""
     fn = _bind(info, kwargs)
     originals = [a.copy() for a in arrays]
     with no_grad():
@@ -100,16 +100,21 @@ def check_invariants(info: OpInfo, arrays: list[np.ndarray], kwargs: dict[str, A
         for h in grads[i + 1 :]:
             if np.shares_memory(g, h):
                 raise AssertionError(f"op '{info.name}': two input gradients share memory")
-    for x in xs:
-        x.zero_grad()
-    # The second pass records the backward (create_graph=True), so ops with a fast
-    # array path (``backward_arrays``) are compared with their differentiable definition.
-    for o, g in zip(live, upstream):
-        o.backward(g, retain_graph=True, create_graph=True)
-    for i, (x, f) in enumerate(zip(xs, first)):
-        again = None if x.grad is None else x.grad.data
-        if (again is None) != (f is None) or (f is not None and not np.allclose(again, f)):
-            raise AssertionError(
-                f"op '{info.name}': a second backward after zero_grad() (recording the "
-                f"backward this time) gave a different gradient for input {i}"
-            )
+    # The second pass repeats the first (a backward that changes what it saved shows
+    # here); the third records the backward (create_graph=True), so ops with a fast array
+    # path (``backward_arrays``) are compared with their differentiable definition.
+    for create_graph, how in [
+        (False, "the same backward again"),
+        (True, "recording the backward this time"),
+    ]:
+        for x in xs:
+            x.zero_grad()
+        for o, g in zip(live, upstream):
+            o.backward(g, retain_graph=True, create_graph=create_graph)
+        for i, (x, f) in enumerate(zip(xs, first)):
+            again = None if x.grad is None else x.grad.data
+            if (again is None) != (f is None) or (f is not None and not np.allclose(again, f)):
+                raise AssertionError(
+                    f"op '{info.name}': a second backward after zero_grad() ({how}) gave a "
+                    f"different gradient for input {i}"
+                )
