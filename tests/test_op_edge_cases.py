@@ -297,3 +297,20 @@ def test_check_op_catches_a_backward_that_changes_what_it_saved():
     info = OpInfo(name="drifting", fn=lambda x: Drifting()(x), functions=(Drifting,))
     with pytest.raises(AssertionError, match=r"drifting.*\(the same backward again\)"):
         check_invariants(info, [np.array([0.5, 1.5])], {})
+
+
+def test_gradgradcheck_says_it_is_the_second_order_check_and_names_the_upstream_gradient():
+    from autodiff.testing import GradcheckError, gradgradcheck
+
+    class DetachedSquare(ad.Function):
+        def forward(self, x):
+            return x * x
+
+        def backward(self, gy):
+            (x,) = self.inputs
+            return ad.Tensor(gy.data) * 2.0 * x  # cuts the gradient's dependence on gy
+
+    with pytest.raises(
+        GradcheckError, match="second-order check .* the upstream gradient of output 0"
+    ):
+        gradgradcheck(lambda t: DetachedSquare()(t), [np.array([0.5, 1.5])])

@@ -8,6 +8,7 @@ upstream gradient cannot tell a gradient from its transpose on square shapes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -222,6 +223,18 @@ def gradgradcheck(
         )
         return tuple(x * 0.0 if g is None else g for x, g in zip(xs, grads))
 
-    return gradcheck(
-        vjp, [t.data for t in tensors] + vs, eps, atol, rtol, directional=directional, seed=seed
-    )
+    try:
+        return gradcheck(
+            vjp, [t.data for t in tensors] + vs, eps, atol, rtol, directional=directional, seed=seed
+        )
+    except GradcheckError as err:
+        # Say which check failed, and call the inputs after fn's own by what they are.
+        def name(match: re.Match[str]) -> str:
+            k = int(match.group(1))
+            return f"input {k}" if k < n else f"the upstream gradient of output {k - n}"
+
+        message = re.sub(r"input (\d+)", name, str(err), count=1)
+        raise GradcheckError(
+            f"second-order check (the gradient v.J(x), computed with create_graph=True, "
+            f"differentiated again): {message}"
+        ) from None
