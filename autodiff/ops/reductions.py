@@ -190,11 +190,11 @@ def var(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tens
     """
     x = x if isinstance(x, Tensor) else Tensor(x)
     try:
-        normalize_axis(axis, x.ndim)
+        axes = normalize_axis(axis, x.ndim)
     except (ValueError, TypeError) as err:  # before mean() would report it under its name
         raise arg_error("var", f"{err} (tensor shape {x.shape})", type(err)) from None
     centered = x - mean(x, axis, keepdims=True)
-    n = x.size // builtins.max(np.sum(x.data, axis=axis, keepdims=True).size, 1)
+    n = math.prod(x.shape[a] for a in axes)  # the count of each variance
     squares = mean(centered * centered, axis, keepdims)
     if not ddof:
         return squares
