@@ -123,6 +123,33 @@ def test_conv2d_weight_and_bias_grads_without_an_input_grad(x_shape, w_shape, gr
     np.testing.assert_allclose(gw, direct, rtol=1e-10, atol=1e-10)
 
 
+@pytest.mark.parametrize("small", [10**9, 0], ids=["numpy reference", "numba kernels"])
+@pytest.mark.parametrize("groups", [1, 2])
+@pytest.mark.parametrize("cache_bytes", [conv_ops.COLS_CACHE_BYTES, -1], ids=["kept", "redone"])
+def test_bias_gradient_on_every_route(monkeypatch, small, groups, cache_bytes):
+    # With one group the bias rides in the products (a row of ones in cols, the column b
+    # in W_mat) and dL/db is a row of the weight gradient's product: with cols kept from
+    # the forward or made again in the backward. A frozen weight, or groups, take the
+    # separate sum. Every route must give the definition's numbers.
+    monkeypatch.setattr(conv_ops, "SMALL_PROBLEM", small)
+    monkeypatch.setattr(conv_ops, "COLS_CACHE_BYTES", cache_bytes)
+    rng = np.random.default_rng(8)
+    x, w = rng.standard_normal((3, 4, 6, 5)), rng.standard_normal((6, 4 // groups, 3, 2))
+    b = rng.standard_normal(6)
+    kw = {"stride": (2, 1), "padding": (1, 0), "groups": groups}
+    ref = conv2d_ref(x, w, b, **kw)
+    gy = rng.standard_normal(ref.shape)
+    for weight_grad in (True, False):
+        tx, tw = ad.tensor(x, requires_grad=True), ad.tensor(w, requires_grad=weight_grad)
+        tb = ad.tensor(b, requires_grad=True)
+        y = ad.conv2d(tx, tw, tb, **kw)
+        np.testing.assert_allclose(y.data, ref, rtol=1e-10, atol=1e-10)
+        y.backward(gy)
+        np.testing.assert_allclose(tb.grad.data, gy.sum(axis=(0, 2, 3)), rtol=1e-10, atol=1e-10)
+        assert tb.grad.shape == (6,) and (tw.grad is not None) == weight_grad
+    assert gradgradcheck(lambda *a: ad.conv2d(*a, **kw), [x, w, b])
+
+
 @FAST
 @given(conv_problems())
 def test_conv_transpose2d_is_the_adjoint_of_conv2d(problem):

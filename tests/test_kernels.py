@@ -98,6 +98,11 @@ def test_im2col_matches_reference(im2col_kernel, case):
     cols = im2col_kernel(x, *args)
     assert cols.dtype == x.dtype
     np.testing.assert_array_equal(cols, im2col_ref(x, *args))
+    # with the bias's row of ones appended (conv2d folds its bias into the product)
+    with_ones = im2col_kernel(x, *args, True)
+    np.testing.assert_array_equal(with_ones[:-1], cols)
+    np.testing.assert_array_equal(with_ones[-1], np.ones(cols.shape[1], x.dtype))
+    np.testing.assert_array_equal(with_ones, im2col_ref(x, *args, True))
 
 
 @COL2IMS

@@ -4,7 +4,8 @@ Layouts
 -------
 x     : (N, C, H, W), C-contiguous float32 or float64.
 cols  : (C*KH*KW, N*OH*OW). Row r = (c*KH + i)*KW + j holds kernel tap (i, j) of channel c;
-        column q = (n*OH + oh)*OW + ow is one output pixel.
+        column q = (n*OH + oh)*OW + ow is one output pixel. ``ones_row=True`` appends a
+        row of ones (row C*KH*KW), the input a bias multiplies.
 ymat  : (O, N*OH*OW), the product ``W.reshape(O, C*KH*KW) @ cols``.
 
 With this layout the whole forward pass is ONE large GEMM, and so is the weight gradient
@@ -115,13 +116,19 @@ def _shifted_plane(dst, src, start, lo, hi):
 
 
 @njit(cache=True, parallel=True, error_model="numpy")
-def im2col(x, kh, kw, sh, sw, ph, pw, dh, dw):
-    """Unfold x (N, C, H, W) into cols (C*KH*KW, N*OH*OW); padded taps are 0."""
+def im2col(x, kh, kw, sh, sw, ph, pw, dh, dw, ones_row=False):
+    """Unfold x (N, C, H, W) into cols (C*KH*KW, N*OH*OW); padded taps are 0.
+
+    With ``ones_row`` cols gets one more row, of ones: the input a bias multiplies, so
+    ``[W_mat | b] @ cols`` adds the bias inside the product (see ``autodiff.ops.conv``).
+    """
     n, c, h, w = x.shape
     oh = conv_out_size(h, kh, sh, ph, dh)
     ow = conv_out_size(w, kw, sw, pw, dw)
     plane = oh * ow
-    cols = np.empty((c * kh * kw, n * plane), dtype=x.dtype)
+    cols = np.empty((c * kh * kw + ones_row, n * plane), dtype=x.dtype)
+    if ones_row:
+        cols[c * kh * kw] = 1
     planes = x.reshape(n * c, h * w)
     # One row per task: each thread writes long contiguous runs of its own row.
     for r in prange(c * kh * kw):

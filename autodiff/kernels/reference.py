@@ -33,7 +33,10 @@ def pool_out_hw(h, w, kh, kw, sh, sw, ph, pw):
     return (h + 2 * ph - kh) // sh + 1, (w + 2 * pw - kw) // sw + 1
 
 
-def im2col_ref(x, kh, kw, sh, sw, ph, pw, dh, dw):
+def im2col_ref(x, kh, kw, sh, sw, ph, pw, dh, dw, ones_row=False):
+    if ones_row:
+        cols = im2col_ref(x, kh, kw, sh, sw, ph, pw, dh, dw)
+        return np.concatenate([cols, np.ones((1, cols.shape[1]), cols.dtype)])
     n, c, h, w = x.shape
     oh, ow = conv_out_hw(h, w, kh, kw, sh, sw, ph, pw, dh, dw)
     xp = _pad(x, ph, pw, 0)

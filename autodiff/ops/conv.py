@@ -19,7 +19,7 @@ gives float32 out. An upstream gradient of a wider dtype is cast to the op's dty
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -198,6 +198,8 @@ def _conv_forward(
 ) -> None:
     """out (N, O, OH, OW) = W (O, Cg*KH*KW) @ cols (+ b), per group.
 
+    ``w`` may be the matrix itself: ``[W_mat | b]`` for cols with a row of ones.
+
     Two ways to get NCHW out of it: one product per image (numpy's batched matmul over
     the view (N, C*KH*KW, OH*OW) of cols) writes y directly; one big product writes
     (O, N*OH*OW) and a copy moves the O axis inside N. The big product wins unless each
@@ -234,24 +236,44 @@ def _conv_forward(
         y += b.reshape(1, o, 1)
 
 
+class ColsCache(NamedTuple):
+    """The im2col buffers a forward keeps for the weight gradient."""
+
+    chunks: list[slice]  # the batch's chunks of images (``image_chunks``)
+    cols: list[np.ndarray]  # the im2col buffer of each chunk
+    ones_row: bool  # each buffer ends with the bias's row of ones
+
+
 def _forward(
     x: np.ndarray, w: np.ndarray, b: np.ndarray | None, spec: ConvSpec, oh: int, ow: int
-) -> tuple[np.ndarray, tuple[list[slice], list[np.ndarray]]]:
-    """conv(x, W) + b, and (chunks, im2col buffer of each chunk) for the weight gradient."""
-    n, taps = x.shape[0], w.shape[2] * w.shape[3]
+) -> tuple[np.ndarray, ColsCache]:
+    """conv(x, W) + b, and the im2col buffers for the weight gradient.
+
+    With one group the bias is a weight like the others, on an input that is always 1:
+    cols gets a row of ones and W_mat the column b, so the product adds the bias and the
+    weight gradient's product gives dL/db. That saves a pass over y here and one over gy
+    in the backward (benchmark layer, paired A/B: 0.955 of the time). With groups each
+    group's rows would need their own row of ones, so the bias is added afterwards.
+    """
+    n, o, taps = x.shape[0], w.shape[0], w.shape[2] * w.shape[3]
     args = spec.kernel_args(*w.shape[2:])
     chunks = image_chunks(n, int(np.prod(x.shape[1:])) * taps)
     serial = len(chunks) > 1
-    y = np.empty((n, w.shape[0], oh, ow), dtype=x.dtype)
+    y = np.empty((n, o, oh, ow), dtype=x.dtype)
     cols = [None] * len(chunks)
+    ones_row = b is not None and spec.groups == 1
+    if ones_row:
+        w, b = np.concatenate([w.reshape(o, -1), b.reshape(o, 1)], axis=1), None
 
     def work(i: int) -> None:
         part = x[chunks[i]]
-        cols[i] = run_kernel(im2col, im2col_ref, part.size * taps, part, *args, serial=serial)
+        cols[i] = run_kernel(
+            im2col, im2col_ref, part.size * taps, part, *args, ones_row, serial=serial
+        )
         _conv_forward(w, cols[i], oh, ow, spec.groups, b, out=y[chunks[i]])
 
     threads.run_split(work, len(chunks))
-    return y, (chunks, cols)
+    return y, ColsCache(chunks, cols, ones_row)
 
 
 def _as_gymat(gy: np.ndarray) -> np.ndarray:
@@ -298,8 +320,11 @@ def _weight_grad(
     spec: ConvSpec,
     kernel_hw: tuple,
     serial: bool,
+    ones_row: bool = False,
 ) -> np.ndarray:
-    """dL/dW = gymat @ cols.T per group, with ``cols = im2col(x)`` unless it is given.
+    """dL/dW = gymat @ cols.T per group, with ``cols = im2col(x)`` unless it is given,
+    transposed: (rows of cols, O). A row of ones in cols (given, or made here when
+    ``ones_row``) gives dL/db as the last row.
 
     ``gymat`` is ``_as_gymat(gy)`` if the caller has it. With few rows (a first layer
     on one channel) the sum over images of gy_n @ cols_n.T needs no transposed copy of
@@ -310,7 +335,7 @@ def _weight_grad(
     if cols is None:
         args = spec.kernel_args(*kernel_hw)
         size = x.size * args[0] * args[1]
-        cols = run_kernel(im2col, im2col_ref, size, x, *args, serial=serial)
+        cols = run_kernel(im2col, im2col_ref, size, x, *args, ones_row, serial=serial)
     n, o = gy.shape[:2]
     groups = spec.groups
     rows, og = cols.shape[0] // groups, o // groups
@@ -342,29 +367,35 @@ def _backward(
     kernel_hw: tuple,
     w: np.ndarray | None = None,
     x: np.ndarray | None = None,
-    cached: tuple[list[slice], list[np.ndarray]] | None = None,
+    cached: ColsCache | None = None,
     bias_grad: bool = False,
 ) -> tuple[np.ndarray | None, np.ndarray | None, np.ndarray | None]:
     """(dL/dx if ``w`` is given, dL/dW if ``x`` is given, dL/db if ``bias_grad``) of
     conv(x, W) + b for the upstream gradient ``gy``.
 
-    ``cached`` is the (chunks, im2col buffers) that ``_forward`` returned; without it
-    the batch is chunked afresh and the weight gradient runs im2col again. Each chunk
-    makes one transposed copy of its gy for both products (none for a single image).
+    ``cached`` is what ``_forward`` returned; without it the batch is chunked afresh and
+    the weight gradient runs im2col again. Each chunk makes one transposed copy of its
+    gy for both products (none for a single image). dL/db comes out of the weight
+    gradient's product when cols has (or can be given) the row of ones, else it is a
+    sum of its own.
     """
     taps = kernel_hw[0] * kernel_hw[1]
-    chunks, cols = cached or (image_chunks(gy.shape[0], int(np.prod(x_shape[1:])) * taps), None)
+    if cached is None:
+        chunks = image_chunks(gy.shape[0], int(np.prod(x_shape[1:])) * taps)
+        cached = ColsCache(chunks, None, x is not None and bias_grad and spec.groups == 1)
+    chunks, cols, ones_row = cached
+    bias_in_product = bias_grad and x is not None and ones_row
     input_grad, serial = w is not None, len(chunks) > 1
     gx = np.empty(x_shape, dtype=gy.dtype) if input_grad and serial else None
     gx_parts, gw_parts, gb_parts = ([None] * len(chunks) for _ in range(3))
 
-    # The order inside a chunk is for the caches: the bias sum reads this chunk's gy from
-    # memory and the transposed copy right after finds it in cache (0.077 -> 0.048 ms per
-    # chunk of the benchmark layer, timed inside the step); the weight gradient uses that
-    # copy before the input gradient's im2col-sized buffer pushes it out.
+    # The order inside a chunk is for the caches: a separate bias sum reads this chunk's gy
+    # from memory and the transposed copy right after finds it in cache (0.077 -> 0.048 ms
+    # per chunk of the benchmark layer, timed inside the step); the weight gradient uses
+    # that copy before the input gradient's im2col-sized buffer pushes it out.
     def work(i: int) -> None:
         part, g = chunks[i], gy[chunks[i]]
-        if bias_grad:
+        if bias_grad and not bias_in_product:
             # A matrix-vector product over the contiguous (image, channel) planes: 4x faster
             # than g.sum(axis=(0, 2, 3)), whose reduction runs over strided axes.
             m, o = g.shape[:2]
@@ -374,7 +405,9 @@ def _backward(
         gymat = _as_gymat(g) if input_grad else None
         if x is not None:
             part_cols = None if cols is None else cols[i]
-            gw_parts[i] = _weight_grad(x[part], g, gymat, part_cols, spec, kernel_hw, serial)
+            gw_parts[i] = _weight_grad(
+                x[part], g, gymat, part_cols, spec, kernel_hw, serial, ones_row
+            )
         if input_grad:
             gx_parts[i] = _input_grad(gymat, w, spec, (len(g), *x_shape[1:]), serial)
             if serial:
@@ -383,10 +416,16 @@ def _backward(
     threads.run_split(work, len(chunks))
     if input_grad and not serial:
         gx = gx_parts[0]
-    gw = None
+    gw = gb = None
     if x is not None:
-        gw = _chunk_sum(gw_parts).T.reshape(gy.shape[1], x.shape[1] // spec.groups, *kernel_hw)
-    return gx, gw, _chunk_sum(gb_parts) if bias_grad else None
+        gw_t = _chunk_sum(gw_parts)
+        rows = x.shape[1] // spec.groups * taps
+        gw = gw_t[:rows].T.reshape(gy.shape[1], x.shape[1] // spec.groups, *kernel_hw)
+        if bias_in_product:
+            gb = gw_t[rows]
+    if bias_grad and not bias_in_product:
+        gb = _chunk_sum(gb_parts)
+    return gx, gw, gb
 
 
 def _chunk_sum(parts: list[np.ndarray]) -> np.ndarray:
@@ -411,7 +450,7 @@ class Conv2d(Function):
             raise ValueError(f"conv2d: bias must have shape ({w.shape[0]},), got {b.shape}")
         x = np.ascontiguousarray(x)
         y, cached = _forward(x, np.ascontiguousarray(w), b, self.spec, oh, ow)
-        if is_grad_enabled() and sum(c.nbytes for c in cached[1]) <= COLS_CACHE_BYTES:
+        if is_grad_enabled() and sum(c.nbytes for c in cached.cols) <= COLS_CACHE_BYTES:
             self.saved = cached
         return y
 
@@ -496,7 +535,7 @@ class Conv2dWeightGrad(Function):
         self,
         spec: ConvSpec,
         kernel_hw: tuple[int, int],
-        cached: tuple[list[slice], list[np.ndarray]] | None = None,
+        cached: ColsCache | None = None,
     ) -> None:
         self.spec = spec
         self.kernel_hw = tuple(kernel_hw)
