@@ -1,6 +1,7 @@
 """Recurrent layers: gradient checks (hypothesis, float64), BPTT at length 1,000,
 truncated BPTT, the sequence loader and the layer options."""
 
+import collections
 import gc
 import tracemalloc
 
@@ -359,6 +360,74 @@ def test_torch_state_dict_round_trip(mode):
     np.testing.assert_allclose(a(x)[0].data, b(x)[0].data, rtol=1e-6)
 
 
+@pytest.mark.parametrize("mode", ["rnn", "lstm", "gru"])
+def test_load_torch_state_dict_checks_everything_before_writing(mode):
+    # Keys, then shapes: a dict for another architecture is an error that names what
+    # does not match, and the layer keeps its weights.
+    layer = LAYERS[mode](3, 4, num_layers=2)
+    before = {k: v.copy() for k, v in layer.torch_state_dict().items()}
+    other_shapes = LAYERS[mode](1, 4, num_layers=2).torch_state_dict()
+    one_layer = LAYERS[mode](3, 4).torch_state_dict()
+    no_bias = LAYERS[mode](3, 4, num_layers=2, bias=False).torch_state_dict()
+    extra = {**before, "weight_ih_l2": before["weight_ih_l1"]}
+    for state, words in (
+        (other_shapes, "shape mismatch"),
+        (one_layer, "missing keys ['weight_ih_l1'"),
+        (no_bias, "missing keys ['bias_ih_l0'"),
+        (extra, "unexpected keys ['weight_ih_l2']"),
+    ):
+        with pytest.raises(ValueError, match=r"load_torch_state_dict") as err:
+            layer.load_torch_state_dict(state)
+        assert words in str(err.value)
+        for k, v in layer.torch_state_dict().items():
+            np.testing.assert_array_equal(v, before[k])
+    with pytest.raises(ValueError, match=r"unexpected keys \['bias_ih_l0'"):
+        LAYERS[mode](3, 4, num_layers=2, bias=False).load_torch_state_dict(before)
+
+
+@pytest.mark.parametrize("mode", ["rnn", "lstm", "gru"])
+def test_layers_and_cells_reject_an_input_of_another_dtype(mode):
+    # A tensor that wants gradients is not converted behind the user's back; before, the
+    # result's dtype depended on the cell (float32 for RNN and LSTM, float64 for GRU).
+    x = ad.tensor(np.ones((5, 2, 3)), requires_grad=True)  # float64
+    with pytest.raises(TypeError, match=r"float32 weights but got a float64 input"):
+        LAYERS[mode](3, 4)(x)
+    cell = {"rnn": nn.RNNCell, "lstm": nn.LSTMCell, "gru": nn.GRUCell}[mode](3, 4)
+    with pytest.raises(TypeError, match=r"float32 weights but got a float64 input"):
+        cell(x[0])
+    out, _ = LAYERS[mode](3, 4)(np.ones((5, 2, 3)))  # a float64 batch is converted
+    assert out.dtype == np.float32
+
+
+@pytest.mark.parametrize("bad", [{"hidden_size": 4.5}, {"num_layers": 2.0}, {"input_size": True}])
+def test_sizes_must_be_positive_ints(bad):
+    sizes = {"input_size": 3, "hidden_size": 4, "num_layers": 1, **bad}
+    (name,) = bad
+    with pytest.raises(ValueError, match=rf"LSTM: {name} must be a positive int"):
+        nn.LSTM(**sizes)
+    if name != "num_layers":
+        sizes.pop("num_layers")
+        with pytest.raises(ValueError, match=rf"GRUCell: {name} must be a positive int"):
+            nn.GRUCell(**sizes)
+
+
+def test_gru_step_checks_the_hidden_bias_shape():
+    with pytest.raises(ValueError, match=r"b_h has shape \(2, 6\); expected \(6,\)"):
+        ad.gru_step(np.zeros((2, 6)), np.zeros((2, 2)), np.zeros((2, 6)), np.zeros((2, 6)))
+    with pytest.raises(ValueError, match=r"b_h has shape \(5,\)"):
+        ad.gru_sequence(np.zeros((3, 2, 6)), np.zeros((2, 2)), np.zeros((2, 6)), np.zeros(5))
+
+
+def test_unstack_rejects_an_axis_out_of_range():
+    x = np.arange(6.0).reshape(2, 3)
+    assert [t.shape for t in ad.unstack(x, -1)] == [(2,), (2,), (2,)]
+    for axis in (2, -3):
+        with pytest.raises(ValueError, match=rf"unstack.*axis {axis} is out of range"):
+            ad.unstack(x, axis)
+    with pytest.raises(TypeError, match="unstack.*axis must be an int"):
+        ad.unstack(x, 1.0)
+
+
 # ------------------------------------------------------------------ long sequences
 
 
@@ -410,6 +479,9 @@ def test_detach_state_handles_nesting():
     assert got[0][0].creator is None and got[1].creator is None and got[2] is None
     with pytest.raises(TypeError, match="detach_state"):
         nn.detach_state("h")
+    State = collections.namedtuple("State", "h c")
+    kept = nn.detach_state(State(h, h))
+    assert type(kept) is State and kept.c.creator is None
 
 
 # ------------------------------------------------------------------ sequence loader

@@ -41,6 +41,7 @@ from ..function import Function
 from ..kernels.recurrent import lstm_backward, lstm_forward
 from ..registry import REAL, register
 from ..tensor import Tensor
+from ._util import arg_error
 from .elementwise import sigmoid, tanh
 from .linalg import linear
 from .shape import concatenate
@@ -262,6 +263,11 @@ class GRUStep(Function):
         self, xw: np.ndarray, h: np.ndarray, w_h: np.ndarray, b_h: np.ndarray | None = None
     ) -> np.ndarray:
         hid = _check_step(self.name, xw, h, w_h, 3)
+        if b_h is not None and b_h.shape != (3 * hid,):
+            raise ValueError(
+                f"{self.name}: b_h has shape {b_h.shape}; expected ({3 * hid},) "
+                f"(3*hidden, for hidden {hid})"
+            )
         ah = h @ w_h
         if b_h is not None:
             ah += b_h
@@ -338,6 +344,8 @@ class Unstack(Function):
     def forward(self, x: np.ndarray) -> tuple[np.ndarray, ...]:
         if x.ndim == 0:
             raise ValueError("unstack needs at least a 1-D input")
+        if not -x.ndim <= self.axis < x.ndim:  # wrapped by __call__ with the op and shapes
+            raise ValueError(f"axis {self.axis} is out of range for {x.ndim} dimensions")
         self.axis = self.axis % x.ndim
         moved = np.moveaxis(x, self.axis, 0)
         return tuple(moved[t] for t in range(moved.shape[0]))
@@ -473,7 +481,9 @@ def unstack(x: Any, axis: int = 0) -> tuple[Tensor, ...]:
         >>> len(steps), steps[1]
         (3, Tensor([3., 4.]))
     """
-    out = Unstack(axis)(x)
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+        raise arg_error("unstack", f"axis must be an int, got {axis!r}", TypeError)
+    out = Unstack(int(axis))(x)
     return out if isinstance(out, tuple) else (out,)
 
 

@@ -43,6 +43,22 @@ def as_input(x: Any, dtype: Any = None) -> Tensor:
     return Tensor(arr if arr.dtype == want else arr.astype(want), _copy=False)
 
 
+def check_sizes(layer: str, **sizes: Any) -> None:
+    """Raise a ValueError naming ``layer`` unless every size is a positive int.
+
+    A float such as 4.5 is an error rather than silently 4; a bool is not a size.
+
+    Example:
+        >>> check_sizes("Linear", in_features=3, out_features=4.5)
+        Traceback (most recent call last):
+        ...
+        ValueError: Linear: out_features must be a positive int, got 4.5
+    """
+    for name, value in sizes.items():
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{layer}: {name} must be a positive int, got {value!r}")
+
+
 def check_images(layer: Any, x: Tensor, channels: int | None = None) -> None:
     """Raise a ValueError naming ``layer`` unless ``x`` is an (N, C, H, W) batch.
 
@@ -67,9 +83,10 @@ def check_images(layer: Any, x: Tensor, channels: int | None = None) -> None:
 def check_float(layer: Any, x: Tensor, dtype: Any) -> None:
     """Raise a TypeError naming ``layer`` unless ``x`` has the layer's float ``dtype``.
 
-    The convolution kernels need input and weights of one dtype. ``as_input`` converts
-    batches; a tensor that wants gradients (of another dtype) gets this error rather than
-    a silent conversion.
+    The convolution and recurrent kernels need input and weights of one dtype (a
+    recurrent step would otherwise keep the state's dtype or the input's, depending on
+    the cell). ``as_input`` converts batches; a tensor that wants gradients (of another
+    dtype) gets this error rather than a silent conversion.
     """
     if x.dtype != dtype:
         raise TypeError(

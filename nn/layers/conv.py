@@ -18,7 +18,7 @@ from autodiff.ops.conv import pair
 
 from .. import init
 from ..module import Module, Parameter
-from ._util import as_input, check_float, check_images
+from ._util import as_input, check_float, check_images, check_sizes
 
 __all__ = ["Conv2d", "ConvTranspose2d", "conv_output_size"]
 
@@ -72,11 +72,7 @@ class _ConvNd(Module):
         dtype: Any,
     ) -> None:
         name = type(self).__name__
-        for what, v in (("in_channels", in_channels), ("out_channels", out_channels)):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-                raise ValueError(f"{name}: {what} must be a positive int, got {v!r}")
-        if isinstance(groups, bool) or not isinstance(groups, (int, np.integer)) or groups < 1:
-            raise ValueError(f"{name}: groups must be a positive int, got {groups!r}")
+        check_sizes(name, in_channels=in_channels, out_channels=out_channels, groups=groups)
         if in_channels % groups or out_channels % groups:
             raise ValueError(
                 f"{name}: in_channels ({in_channels}) and out_channels ({out_channels}) must "

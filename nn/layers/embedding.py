@@ -11,6 +11,7 @@ from autodiff import Tensor
 from .. import functional as F
 from .. import init
 from ..module import Module, Parameter
+from ._util import check_sizes
 
 __all__ = ["Embedding"]
 
@@ -32,8 +33,9 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings: int, embedding_dim: int, dtype: Any = np.float32) -> None:
         super().__init__()
-        self.num_embeddings = num_embeddings
-        self.embedding_dim = embedding_dim
+        check_sizes("Embedding", num_embeddings=num_embeddings, embedding_dim=embedding_dim)
+        self.num_embeddings = int(num_embeddings)
+        self.embedding_dim = int(embedding_dim)
         self.weight = Parameter(np.zeros((num_embeddings, embedding_dim)), dtype=dtype)
         init.normal_(self.weight)
 

@@ -11,7 +11,7 @@ from autodiff import Tensor
 
 from .. import init
 from ..module import Module, Parameter
-from ._util import as_input
+from ._util import as_input, check_sizes
 
 __all__ = ["Linear"]
 
@@ -52,11 +52,7 @@ class Linear(Module):
         dtype: Any = np.float32,
     ) -> None:
         super().__init__()
-        if in_features < 1 or out_features < 1:
-            raise ValueError(
-                f"Linear needs positive sizes, got in_features={in_features}, "
-                f"out_features={out_features}"
-            )
+        check_sizes("Linear", in_features=in_features, out_features=out_features)
         self.in_features = int(in_features)
         self.out_features = int(out_features)
         self.weight = Parameter(np.zeros((in_features, out_features)), dtype=dtype)

@@ -15,7 +15,7 @@ from autodiff import Tensor
 
 from .. import functional as F
 from ..module import Module, Parameter
-from ._util import as_input
+from ._util import as_input, check_sizes
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]
 
@@ -42,7 +42,8 @@ class _BatchNorm(Module):
             )
         if not 0.0 <= momentum <= 1.0:
             raise ValueError(f"{type(self).__name__}: momentum must be in [0, 1], got {momentum}")
-        self.num_features = num_features
+        check_sizes(type(self).__name__, num_features=num_features)
+        self.num_features = int(num_features)
         self.momentum = momentum
         self.eps = eps
         self.affine = affine

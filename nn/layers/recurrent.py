@@ -59,7 +59,7 @@ from autodiff import Tensor
 from .. import functional as F
 from .. import init
 from ..module import Module, Parameter
-from ._util import as_input
+from ._util import as_input, check_float, check_sizes
 
 __all__ = ["RNNCell", "LSTMCell", "GRUCell", "RNN", "LSTM", "GRU", "detach_state"]
 
@@ -69,7 +69,8 @@ _GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 def detach_state(state: Any) -> Any:
     """Cut a recurrent state off the graph (truncated BPTT), keeping its values.
 
-    Works on a Tensor, on ``(h, c)`` tuples and on nested lists/tuples of them;
+    Works on a Tensor, on ``(h, c)`` tuples and on nested lists/tuples (named tuples
+    too) of them;
     ``None`` passes through, so the first chunk needs no special case.
 
     Example:
@@ -90,7 +91,8 @@ def detach_state(state: Any) -> Any:
     if isinstance(state, Tensor):
         return state.detach()
     if isinstance(state, (tuple, list)):
-        return type(state)(detach_state(s) for s in state)
+        parts = [detach_state(s) for s in state]
+        return type(state)(*parts) if hasattr(state, "_fields") else type(state)(parts)
     raise TypeError(
         f"detach_state: expected a Tensor, a tuple/list of Tensors or None, got "
         f"{type(state).__name__}"
@@ -163,6 +165,10 @@ class _RecurrentParams(Module):
     def load_torch_state_dict(self, state: Mapping[str, Any]) -> None:
         """Copy weights from a PyTorch ``state_dict()`` (torch tensors or numpy arrays).
 
+        The keys must be exactly those of the matching PyTorch layer (same sizes, layers,
+        directions and ``bias``); every key and shape is checked before anything is
+        written, so a failed load leaves the layer untouched.
+
         Example:
             >>> import numpy as np
             >>> import nn
@@ -171,18 +177,33 @@ class _RecurrentParams(Module):
             >>> bool(np.array_equal(a.weight_x_l0.data, b.weight_x_l0.data))
             True
         """
-        for ours, theirs in self._suffixes():
-            for mine, key in (("weight_x", "weight_ih"), ("weight_h", "weight_hh")):
-                p = getattr(self, mine + ours)
-                p.data[...] = _to_numpy(state[key + theirs]).T
+        expected = self.torch_state_dict().keys()
+        missing = [k for k in expected if k not in state]
+        unexpected = [k for k in state if k not in expected]
+        if missing or unexpected:
+            raise ValueError(
+                f"{self.describe()}.load_torch_state_dict: the PyTorch state dict does not "
+                f"match this layer ({self.extra_repr()}): missing keys {missing}, unexpected "
+                f"keys {unexpected}; it needs the same sizes, num_layers, directions and bias"
+            )
+        ours: dict[str, np.ndarray] = {}
+        for mine, theirs in self._suffixes():
+            ours["weight_x" + mine] = _to_numpy(state["weight_ih" + theirs]).T
+            ours["weight_h" + mine] = _to_numpy(state["weight_hh" + theirs]).T
             if "bias_ih" + theirs not in state:
                 continue
             bih, bhh = _to_numpy(state["bias_ih" + theirs]), _to_numpy(state["bias_hh" + theirs])
             if self.mode == "gru":
-                getattr(self, "bias_x" + ours).data[...] = bih
-                getattr(self, "bias_h" + ours).data[...] = bhh
-            else:
-                getattr(self, "bias" + ours).data[...] = bih + bhh
+                ours["bias_x" + mine], ours["bias_h" + mine] = bih, bhh
+            else:  # one bias here: PyTorch's two add up
+                ours["bias" + mine] = bih + bhh
+        try:
+            self.load_state_dict(ours)
+        except ValueError as err:
+            raise ValueError(
+                f"{self.describe()}.load_torch_state_dict (PyTorch's weight_ih/weight_hh are "
+                f"the transposes of weight_x/weight_h here): {err}"
+            ) from None
 
 
 def _lstm_state(layer: Module, state: Any, pair: str) -> tuple[Any, Any]:
@@ -212,11 +233,7 @@ class _CellBase(_RecurrentParams):
         self, input_size: int, hidden_size: int, bias: bool = True, dtype: Any = np.float32
     ) -> None:
         super().__init__()
-        if input_size < 1 or hidden_size < 1:
-            raise ValueError(
-                f"{type(self).__name__} needs positive sizes, got input_size={input_size}, "
-                f"hidden_size={hidden_size}"
-            )
+        check_sizes(type(self).__name__, input_size=input_size, hidden_size=hidden_size)
         self.input_size = int(input_size)
         self.hidden_size = int(hidden_size)
         self._make("", self.input_size, self.hidden_size, bias, dtype)
@@ -226,6 +243,7 @@ class _CellBase(_RecurrentParams):
 
     def _input(self, x: Any) -> tuple[Tensor, bool]:
         x = as_input(x, self.weight_x.dtype)
+        check_float(self, x, self.weight_x.dtype)
         if x.ndim not in (1, 2) or x.shape[-1] != self.input_size:
             raise ValueError(
                 f"{self.describe()} expects input (batch, {self.input_size}) or "
@@ -239,6 +257,7 @@ class _CellBase(_RecurrentParams):
         if h is None:
             return _zeros(x.shape[:1], self.hidden_size, x.dtype)
         h = as_input(h, self.weight_x.dtype)
+        check_float(self, h, self.weight_x.dtype)
         if unbatched and h.ndim == 1:
             h = ad.reshape(h, (1, self.hidden_size))
         if h.shape != (x.shape[0], self.hidden_size):
@@ -380,11 +399,12 @@ class _RNNBase(_RecurrentParams):
         unroll: bool = False,
     ) -> None:
         super().__init__()
-        if input_size < 1 or hidden_size < 1 or num_layers < 1:
-            raise ValueError(
-                f"{type(self).__name__} needs positive sizes, got input_size={input_size}, "
-                f"hidden_size={hidden_size}, num_layers={num_layers}"
-            )
+        check_sizes(
+            type(self).__name__,
+            input_size=input_size,
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+        )
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         self.input_size = int(input_size)
@@ -397,7 +417,7 @@ class _RNNBase(_RecurrentParams):
         self.unroll = bool(unroll)
         directions = 2 if bidirectional else 1
         for layer in range(self.num_layers):
-            n_in = self.input_size if layer == 0 else hidden_size * directions
+            n_in = self.input_size if layer == 0 else self.hidden_size * directions
             for d in range(directions):
                 suffix = f"_l{layer}" + ("_reverse" if d else "")
                 self._make(suffix, n_in, self.hidden_size, bias, dtype)
@@ -443,6 +463,7 @@ class _RNNBase(_RecurrentParams):
         if h is None:
             return [_zeros((batch,), self.hidden_size, dtype) for _ in range(count)]
         h = as_input(h, dtype)
+        check_float(self, h, dtype)
         if unbatched and h.ndim == 2:
             h = ad.reshape(h, (h.shape[0], 1, h.shape[1]))
         want = (count, batch, self.hidden_size)
@@ -465,6 +486,7 @@ class _RNNBase(_RecurrentParams):
         """
         dtype = self.weight_x_l0.dtype
         x = as_input(x, dtype)
+        check_float(self, x, dtype)
         if x.ndim not in (2, 3) or x.shape[-1] != self.input_size:
             raise ValueError(
                 f"{self.describe()} expects input ({'batch, T' if self.batch_first else 'T, batch'}"
