@@ -519,6 +519,17 @@ def test_constructor_errors():
         opt.step()
 
 
+def test_bad_hyper_parameters_name_the_optimizer_and_group():
+    p, q = P([1.0]), P([2.0])
+    for bad in ("0.1", None, [0.1]):
+        with pytest.raises(TypeError, match=r"Adam: invalid lr: .* \(must be a real number\)"):
+            Adam([p], lr=bad)
+    with pytest.raises(ValueError, match=r"SGD param group 1: invalid lr: -2.0"):
+        SGD([{"params": [p]}, {"params": [q], "lr": -2.0}])
+    opt = Adam([p], lr=np.array(0.01))  # a 0-d array is a number
+    assert opt.param_groups[0]["lr"] == 0.01 and type(opt.param_groups[0]["lr"]) is float
+
+
 def test_optim_imports_only_numpy_and_itself():
     root = pathlib.Path(__import__("nn.optim", fromlist=["x"]).__file__).parent
     for path in root.glob("*.py"):
@@ -649,6 +660,39 @@ def test_exponential_schedule_and_group_ratios():
     assert sched.lr_at(5) == pytest.approx(0.01)
 
 
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda o: ExponentialSchedule(o, s=10),
+        lambda o: PowerSchedule(o, s=10),
+        lambda o: PiecewiseConstant(o, [2], [0.1, 0.01]),
+        lambda o: OneCycle(o, max_lr=0.1, total_steps=30),
+    ],
+    ids=["exponential", "power", "piecewise", "one-cycle"],
+)
+def test_a_frozen_first_group_stays_frozen(make):
+    # A backbone at lr 0 ahead of a head at 0.1: the schedule follows the head (the first
+    # group that trains), and the frozen group keeps lr 0. It used to set every group to
+    # the frozen one's 0, or the head's lr to the frozen group.
+    opt = SGD([{"params": [P([1.0])], "lr": 0.0}, {"params": [P([1.0])], "lr": 0.1}])
+    sched = make(opt)
+    for t in range(1, 5):
+        sched.step()
+        assert opt.param_groups[0]["lr"] == 0.0
+        assert opt.param_groups[1]["lr"] == pytest.approx(sched.lr_at(t)) and sched.lr_at(t) > 0
+        assert sched.get_lr() == opt.param_groups[1]["lr"]
+
+
+def test_reduce_on_plateau_reload_keeps_every_group():
+    opt = SGD([{"params": [P([1.0])], "lr": 0.0}, {"params": [P([1.0])], "lr": 0.1}])
+    sched = ReduceOnPlateau(opt, patience=0)
+    sched.step(1.0)
+    sched.step(2.0)  # cut: the head goes to 0.01
+    assert [g["lr"] for g in opt.param_groups] == pytest.approx([0.0, 0.01])
+    sched.load_state_dict(sched.state_dict())
+    assert [g["lr"] for g in opt.param_groups] == pytest.approx([0.0, 0.01])
+
+
 def test_piecewise_constant():
     opt = SGD([P([1.0])], lr=123.0)
     sched = PiecewiseConstant(opt, boundaries=[3, 6], values=[1.0, 0.5, 0.1])
@@ -659,6 +703,8 @@ def test_piecewise_constant():
         PiecewiseConstant(opt, [3, 6], [1.0, 0.5])
     with pytest.raises(ValueError):
         PiecewiseConstant(opt, [6, 3], [1.0, 0.5, 0.1])
+    with pytest.raises(ValueError, match="boundaries must be integers"):
+        PiecewiseConstant(opt, [2.7, 5.5], [1.0, 0.5, 0.1])  # used to become [2, 5]
 
 
 def test_reduce_on_plateau_patience():
@@ -703,6 +749,14 @@ def test_one_cycle_peak_and_phases():
     assert lrs[T - 1] == pytest.approx(1e-4)
     assert np.all(np.diff(lrs[:46]) > 0) and np.all(np.diff(lrs[45:T]) < 0)
     assert [sched.lr_at(k) for k in range(T)] == pytest.approx(list(lrs[:T]))
+
+
+def test_one_cycle_short_annihilation_still_ends_at_final_lr():
+    # int(0.01 * 50) is 0 steps: the documented last step at final_lr needs at least one
+    sched = OneCycle(SGD([P([1.0])], lr=0.0), max_lr=1.0, total_steps=50, annihilation=0.01)
+    assert sched.anneal_steps == 1 and sched.lr_at(49) == pytest.approx(sched.final_lr)
+    plain = OneCycle(SGD([P([1.0])], lr=0.0), max_lr=1.0, total_steps=50, annihilation=0.0)
+    assert plain.anneal_steps == 0 and plain.lr_at(49) == pytest.approx(plain.start_lr)
 
 
 def test_one_cycle_momentum_cycling():

@@ -27,6 +27,7 @@ with ``np.savez`` and read back with ``np.load(..., allow_pickle=False)``.  The 
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from typing import Any
 
@@ -168,7 +169,11 @@ class Optimizer:
         new = {k: v for k, v in self.defaults.items()}
         new.update({k: v for k, v in group.items() if k != "params"})
         new = {k: self._normalize_hyper(k, v) for k, v in new.items()}
-        self._validate_group(new)
+        try:
+            self._validate_group(new)
+        except (ValueError, TypeError) as err:
+            where = f"param group {len(self.param_groups)}" if self.param_groups else ""
+            raise type(err)(f"{type(self).__name__}{' ' + where if where else ''}: {err}") from None
         new["params"] = plist
         self.param_groups.append(new)
 
@@ -177,6 +182,8 @@ class Optimizer:
         # Python floats keep float32 arrays float32 (NEP 50); numpy float64 scalars would not.
         if isinstance(value, bool):
             return value
+        if isinstance(value, np.ndarray) and value.ndim == 0:
+            return float(value)  # np.array(0.01) is a number, not a tuple like betas
         if isinstance(value, (tuple, list, np.ndarray)):
             return tuple(float(v) for v in np.asarray(value).ravel())
         if isinstance(value, (int, float, np.integer, np.floating)):
@@ -385,6 +392,8 @@ class Optimizer:
 def _check_range(
     name: str, value: float, lo: float | None = None, hi: float | None = None, hi_open=False
 ) -> None:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"invalid {name}: {value!r} (must be a real number)")
     if not np.isfinite(value):
         raise ValueError(f"invalid {name}: {value} (must be finite)")
     if lo is not None and value < lo:

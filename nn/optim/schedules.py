@@ -14,11 +14,12 @@ Conventions shared by all schedules:
   is up to how often you call ``step()``.
 * ``lr_at(t)`` is a pure function of ``t`` (handy for plotting), except for
   :class:`ReduceOnPlateau` where it replays the recorded history.
-* ``lr_at`` gives the learning rate of the *first* param group.  Other groups keep the
-  ratio to the first group they had when the schedule was created
-  (``lr_g = lr_at(t) * base_lr_g / base_lr_0``); with one group this is just
-  ``opt.lr = lr_at(t)``.  (:class:`ReduceOnPlateau` instead multiplies every group's
-  current lr by ``factor``.)
+* ``lr_at`` gives the learning rate of the *reference* param group: the first group
+  whose lr is not 0 when the schedule is created (the first group if all are 0).  Other
+  groups keep the ratio to it they had then (``lr_g = lr_at(t) * base_lr_g /
+  base_lr_ref``), so a frozen group (lr 0, a fine-tuned model's backbone) stays frozen;
+  with one group this is just ``opt.lr = lr_at(t)``.  (:class:`ReduceOnPlateau` instead
+  multiplies every group's current lr by ``factor``.)
 * ``state_dict()`` is flat (``str -> scalar | str | ndarray``), ``np.savez``-friendly, and
   ``load_state_dict`` re-applies the restored lr to the optimizer.
 
@@ -62,16 +63,24 @@ class LRSchedule:
 
     # -- to implement
     def lr_at(self, step: int) -> float:
-        """Learning rate (of the first group) at step ``step``."""
+        """Learning rate (of the reference group, see ``get_lr``) at step ``step``."""
         raise NotImplementedError
 
     # -- public API
     def get_lr(self) -> float:
-        """The learning rate currently set on the optimizer's first group."""
-        return float(self.optimizer.param_groups[0]["lr"])
+        """The learning rate currently set on the schedule's reference group.
+
+        That is the first param group whose lr was not 0 when the schedule was made (the
+        first group when all were 0): a frozen group (lr 0) stays frozen, and the others
+        keep their ratio to the reference group.
+        """
+        return float(self.optimizer.param_groups[self._reference()]["lr"])
+
+    def _reference(self) -> int:
+        return next((i for i, b in enumerate(self.base_lrs) if b != 0.0), 0)
 
     def step(self) -> float:
-        """Advance one step and set the optimizer's lr; returns the new (first-group) lr."""
+        """Advance one step and set the optimizer's lr; returns the new lr (``get_lr()``)."""
         self.last_step += 1
         self._apply(self.last_step)
         return self.get_lr()
@@ -126,9 +135,12 @@ class LRSchedule:
 
     def _apply(self, step: int) -> None:
         lr = self.lr_at(step)
-        b0 = self.base_lrs[0]
+        b_ref = self.base_lrs[self._reference()]
         for group, b in zip(self.optimizer.param_groups, self.base_lrs):
-            group["lr"] = lr if (b == b0 or b0 == 0.0) else lr * (b / b0)
+            if b == b_ref:  # also every group when all started at 0
+                group["lr"] = lr
+            else:  # a frozen group (b == 0) stays at 0
+                group["lr"] = lr * (b / b_ref)
 
     def _check_step(self, step: int) -> int:
         if step < 0:
@@ -154,7 +166,7 @@ class PowerSchedule(_FunctionalSchedule):
 
     After ``s`` steps the lr has dropped to ``lr0 / 2**c``; with ``c=1`` this is the
     "1/t decay" (Keras ``InverseTimeDecay`` with ``decay_rate=1``; Géron, *Hands-On ML*,
-    ch. 11).  ``lr0`` defaults to the optimizer's (first group's) lr.
+    ch. 11).  ``lr0`` defaults to the reference group's lr (see ``get_lr``).
     """
 
     def __init__(self, optimizer: Optimizer, s: float, c: float = 1.0, lr0: float | None = None):
@@ -163,7 +175,7 @@ class PowerSchedule(_FunctionalSchedule):
         if not self.s > 0:
             raise ValueError(f"s must be > 0, got {s}")
         _check_range("c", self.c, lo=0.0)
-        self.lr0 = float(self.base_lrs[0] if lr0 is None else lr0)
+        self.lr0 = float(self.base_lrs[self._reference()] if lr0 is None else lr0)
         _check_range("lr0", self.lr0, lo=0.0)
         self._start()
 
@@ -186,7 +198,7 @@ class ExponentialSchedule(_FunctionalSchedule):
 
     The lr drops by a factor of 10 every ``s`` steps (Géron, *Hands-On ML*, ch. 11; Keras
     ``ExponentialDecay(decay_rate=0.1, decay_steps=s)``).  ``lr0`` defaults to the
-    optimizer's (first group's) lr.
+    reference group's lr (see ``get_lr``).
     """
 
     def __init__(self, optimizer: Optimizer, s: float, lr0: float | None = None):
@@ -194,7 +206,7 @@ class ExponentialSchedule(_FunctionalSchedule):
         self.s = float(s)
         if not self.s > 0:
             raise ValueError(f"s must be > 0, got {s}")
-        self.lr0 = float(self.base_lrs[0] if lr0 is None else lr0)
+        self.lr0 = float(self.base_lrs[self._reference()] if lr0 is None else lr0)
         _check_range("lr0", self.lr0, lo=0.0)
         self._start()
 
@@ -226,7 +238,7 @@ class PiecewiseConstant(_FunctionalSchedule):
                 f"need len(values) == len(boundaries) + 1, got {len(self.values)} values and "
                 f"{len(self.boundaries)} boundaries"
             )
-        if any(b != int(b0) for b, b0 in zip(self.boundaries, boundaries)):
+        if any(b != b0 for b, b0 in zip(self.boundaries, boundaries)):
             raise ValueError(f"boundaries must be integers, got {list(boundaries)}")
         if any(b < 0 for b in self.boundaries) or any(
             a >= b for a, b in zip(self.boundaries, self.boundaries[1:])
@@ -294,7 +306,7 @@ class ReduceOnPlateau(LRSchedule):
         self.best = math.inf if mode == "min" else -math.inf
         self.num_bad_steps = 0
         self.cooldown_counter = 0
-        # history of (first step, first-group lr) change points, for lr_at()
+        # history of (first step, reference group's lr) change points, for lr_at()
         self._change_steps = [0]
         self._change_lrs = [self.get_lr()]
 
@@ -341,11 +353,16 @@ class ReduceOnPlateau(LRSchedule):
 
     def _apply(self, step: int) -> None:
         # the lr lives in the optimizer (restored by Optimizer.load_state_dict); only
-        # re-apply the first group's recorded lr, keeping the others' ratios.
+        # re-apply the reference group's recorded lr, keeping the others' ratios to it
+        # (a group at lr 0 stays at 0).
         lr = self.lr_at(step)
-        cur0 = self.optimizer.param_groups[0]["lr"]
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr if group["lr"] == cur0 or cur0 == 0 else group["lr"] * (lr / cur0)
+        groups = self.optimizer.param_groups
+        current = groups[self._reference()]["lr"]
+        for group in groups:
+            if group["lr"] == current:
+                group["lr"] = lr
+            elif current != 0:
+                group["lr"] = group["lr"] * (lr / current)
 
     def _extra_state(self):
         return {
@@ -385,7 +402,8 @@ class OneCycle(_FunctionalSchedule):
     hyper-parameters: Part 1", sec. 4.1; Géron, *Hands-On ML*, ch. 11).
 
     With ``T = total_steps`` optimizer steps (indices ``0 .. T-1``),
-    ``A = int(annihilation * T)`` annihilation steps, cycle end ``E = T - 1 - A`` and peak
+    ``A = int(annihilation * T)`` annihilation steps (at least 1 when ``annihilation > 0``;
+    with ``annihilation=0`` the last step uses ``start_lr``), cycle end ``E = T - 1 - A`` and peak
     ``P = round(pct_start * E)``::
 
         0 <= t <= P :  lr = start_lr + (max_lr - start_lr) * t / P            (warm-up)
@@ -431,7 +449,9 @@ class OneCycle(_FunctionalSchedule):
         _check_range("pct_start", float(pct_start), lo=0.0, hi=1.0)
         _check_range("annihilation", float(annihilation), lo=0.0, hi=1.0, hi_open=True)
         self.pct_start, self.annihilation = float(pct_start), float(annihilation)
-        self.anneal_steps = int(self.annihilation * self.total_steps)
+        # at least one annihilation step when asked for any, so that step T-1 is final_lr
+        anneal = int(self.annihilation * self.total_steps)
+        self.anneal_steps = max(1, anneal) if self.annihilation > 0 else 0
         self.cycle_end = self.total_steps - 1 - self.anneal_steps
         self.peak_step = int(round(self.pct_start * self.cycle_end))
         if not 0 < self.peak_step < self.cycle_end:
