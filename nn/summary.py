@@ -6,9 +6,11 @@ generator are untouched); forward hooks record each layer's output shape. The
 training flags are restored afterwards.
 
 Rows are the layers that do the work: modules without children, plus any
-container that owns parameters directly. Each row counts only the parameters
-the module owns itself, so the rows add up to the total. Buffers (running
-statistics) and frozen parameters (``requires_grad=False``) are non-trainable.
+container that owns parameters directly (the model itself too: a bare layer, or a
+model with a parameter of its own, gets a ``(model)`` row). Each row counts only
+the parameters and buffers the module owns itself, so the rows add up to the
+total. Buffers (running statistics) and frozen parameters
+(``requires_grad=False``) are non-trainable.
 """
 
 from __future__ import annotations
@@ -83,7 +85,7 @@ def summary(
         ==============================================================
         0 (Linear)               (1, 8)                      40
         1 (ReLU)                 (1, 8)                       0
-        2 (BatchNorm1d)          (1, 8)                      16
+        2 (BatchNorm1d)          (1, 8)                      32
         3 (Linear)               (1, 2)                      18
         ==============================================================
         Total params: 90
@@ -114,14 +116,17 @@ def summary(
     paths: dict[int, list[str]] = {}
     module_of: dict[int, Module] = {}
     for path, m in model.named_modules(remove_duplicate=False):
-        if path and (not m._modules or any(p is not None for p in m._parameters.values())):
-            paths.setdefault(id(m), []).append(path)
+        if not m._modules or any(p is not None for p in m._parameters.values()):
+            paths.setdefault(id(m), []).append(path or "(model)")
             module_of[id(m)] = m
     rows = []
 
     def add_row(key: int, k: int, shape: str) -> None:
         m, first = module_of[key], paths[key][0]
-        own = sum(p.size for p in m.parameters(recurse=False)) if k == 0 else 0
+        own = 0
+        if k == 0:
+            own = sum(p.size for p in m.parameters(recurse=False))
+            own += sum(b.size for b in m.buffers(recurse=False))
         kind = type(m).__name__ + (f", shared with {first}" if k else "")
         rows.append((paths[key][k], kind, shape, own))
 

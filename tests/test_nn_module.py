@@ -425,6 +425,23 @@ def test_functional_call_restores_parameters():
 
 
 # ---------------------------------------------------------------------- summary
+def test_summary_rows_include_the_model_itself_when_it_owns_parameters():
+    class Scaled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(4, 2)
+            self.scale = nn.Parameter(np.ones(2, np.float32))
+
+        def forward(self, x):
+            return self.fc(x) * self.scale
+
+    s = Scaled().summary((4,), print_fn=None)
+    assert [r[:2] for r in s.rows] == [("fc", "Linear"), ("(model)", "Scaled")]
+    assert [r[3] for r in s.rows] == [10, 2] and s.total_params == 12
+    bare = nn.LSTM(3, 5).summary((7, 3), print_fn=None)  # a bare layer used to get no row
+    assert [r[:2] for r in bare.rows] == [("(model)", "LSTM")] and bare.rows[0][3] == 180
+
+
 def test_summary_of_a_small_mlp():
     model = nn.Sequential(
         nn.Flatten(), nn.Linear(12, 16), nn.ReLU(), nn.BatchNorm1d(16), nn.Linear(16, 4)
@@ -441,10 +458,10 @@ def test_summary_of_a_small_mlp():
         ("4", "Linear"),
     ]
     assert [r[2] for r in s.rows] == ["(1, 12)", "(1, 16)", "(1, 16)", "(1, 16)", "(1, 4)"]
-    assert [r[3] for r in s.rows] == [0, 208, 0, 32, 68]
+    assert [r[3] for r in s.rows] == [0, 208, 0, 32 + 32, 68]  # batch norm: + running stats
     assert s.trainable_params == 208 + 32 + 64
     assert s.non_trainable_params == 4 + 32  # frozen bias + running mean/var
-    assert s.total_params == 208 + 32 + 68 + 32
+    assert s.total_params == 208 + 32 + 68 + 32 == sum(r[3] for r in s.rows)
     assert "Total params: 340" in s and "Trainable params: 304" in s
     assert "Non-trainable params: 36" in s
     assert "1 (Linear)" in s and "(1, 16)" in s
@@ -470,8 +487,8 @@ def test_summary_of_a_nested_model_counts_each_parameter_once():
         "encoder.fc2",
         "head",
     ]
-    assert sum(r[3] for r in s.rows) == model.num_parameters()
-    assert s.total_params == model.num_parameters() + 16
+    assert s.total_params == model.num_parameters() + 16  # + running mean/var
+    assert sum(r[3] for r in s.rows) == s.total_params
 
 
 def test_summary_shows_a_layer_used_twice_at_each_place_and_counts_it_once():

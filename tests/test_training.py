@@ -349,6 +349,77 @@ def test_model_checkpoint_save_best_only_writes_only_on_improvement(tmp_path):
     assert nn.checkpoint.read_checkpoint(tmp_path / "w.npz").optimizer_state is None
 
 
+def test_model_checkpoint_best_lasts_across_fit_calls(tmp_path):
+    # A second fit() continues the same run: its worse epoch must not replace the best
+    # file. A fresh callback on the same trainer starts from the history's best epoch.
+    x, y = _xor(40)
+    trainer = _trainer(_small_model())
+    best = nn.ModelCheckpoint(tmp_path / "best.npz", save_best_only=True)
+    trainer.fit(x, y, epochs=2, verbose=0, callbacks=[_script("val_loss", [1.0, 0.4]), best])
+    trainer.fit(x, y, epochs=3, verbose=0, callbacks=[_script("val_loss", [0, 0, 0.9]), best])
+    assert [e for e, _ in best.saved] == [0, 1]
+    assert nn.checkpoint.read_checkpoint(tmp_path / "best.npz").epoch == 2
+    other = _trainer(_small_model(), lr=0.2)
+    other.fit(x, y, epochs=3, validation_data=(x, y), verbose=0)
+    fresh = nn.ModelCheckpoint(tmp_path / "fresh.npz", save_best_only=True)
+    other.fit(x, y, epochs=8, validation_data=(x, y), verbose=0, callbacks=[fresh])
+    val = other.history["val_loss"]
+    want = [e for e in range(3, 8) if val[e] < min(val[:e])]
+    assert [e for e, _ in fresh.saved] == want
+
+
+def test_model_checkpoint_path_template_errors_name_the_keys(tmp_path):
+    x, y = _xor(40)
+    ckpt = nn.ModelCheckpoint(tmp_path / "m-{val_loss:.2f}.npz")
+    with pytest.raises(ValueError, match=r"cannot fill in the path .*'loss'"):
+        _trainer(_small_model()).fit(x, y, epochs=1, verbose=0, callbacks=[ckpt])
+
+
+def test_history_best_skips_epochs_without_the_value():
+    x, y = _xor(40)
+    trainer = _trainer(_small_model())
+    trainer.fit(x, y, epochs=1, verbose=0)
+    trainer.fit(x, y, epochs=3, validation_split=0.25, verbose=0)
+    values = trainer.history["val_loss"]
+    assert np.isnan(values[0])
+    epoch, best = trainer.history.best("val_loss")
+    assert best == min(values[1:]) and epoch == 1 + int(np.argmin(values[1:]))
+
+
+def test_a_second_fit_with_the_same_seed_continues_the_shuffle_stream():
+    x, y = _xor(64)
+
+    def run(split):
+        trainer = _trainer(_small_model())
+        if split:
+            trainer.fit(x, y, epochs=2, batch_size=8, seed=0, verbose=0)
+        trainer.fit(x, y, epochs=4, batch_size=8, seed=0, verbose=0)
+        return trainer.model.state_dict()
+
+    whole, split = run(False), run(True)
+    for key in whole:
+        np.testing.assert_array_equal(whole[key], split[key])
+
+
+def test_a_float64_model_gets_float64_data():
+    # fit/evaluate/predict used to round float64 data to float32 first
+    model = nn.Linear(1, 1, dtype=np.float64)
+    model.load_state_dict({"weight": np.ones((1, 1)), "bias": np.zeros(1)})
+    x, y = np.array([[1 + 1e-12]]), np.array([[1.0]])
+    assert nn.predict(model, x).dtype == np.float64
+    assert nn.predict(model, x).item() - 1 == pytest.approx(1e-12, rel=1e-3, abs=0)
+    got = nn.evaluate(model, x, y, loss="mse", metrics=None)["loss"]
+    assert got == pytest.approx(1e-24, rel=1e-3, abs=0)
+    assert nn.predict(nn.Linear(1, 1), x).dtype == np.float32  # float32 model: float32
+
+
+def test_samples_that_are_not_arrays_of_numbers_are_a_clear_error():
+    with pytest.raises(ValueError, match=r"fit: x must be an array of numbers.*inhomogeneous"):
+        _trainer(_small_model()).fit([[1.0, 2.0], [1.0]], [0, 1], epochs=1, verbose=0)
+    with pytest.raises(TypeError, match=r"fit: x must be an array of numbers.*object array"):
+        _trainer(_small_model()).fit([{"a": 1.0}, {"a": 2.0}], [0, 1], epochs=1, verbose=0)
+
+
 def test_csv_logger_rows(tmp_path):
     x, y = _xor(40)
     path = tmp_path / "log.csv"

@@ -254,7 +254,16 @@ class ModelCheckpoint(Callback):
         return self._monitor.best
 
     def on_train_begin(self, logs: Logs | None = None) -> None:
-        self._monitor.reset()
+        # The best value lasts as long as the callback (a second fit() must not overwrite
+        # the best file with a worse epoch); a fresh callback on a resumed trainer starts
+        # from the best epoch in the trainer's history.
+        history = getattr(self.trainer, "history", None)
+        if self.save_best_only and math.isinf(self._monitor.best) and history is not None:
+            try:
+                _, best = history.best(self.monitor, self.mode)
+            except (KeyError, ValueError):  # not logged yet
+                return
+            self._monitor.best = best
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         if self.save_best_only:
@@ -262,7 +271,7 @@ class ModelCheckpoint(Callback):
             if not self._monitor.improved(value):
                 return
             self._monitor.best = value
-        path = self.path.format(epoch=epoch + 1, **(logs or {})) if "{" in self.path else self.path
+        path = self._path(epoch, logs or {})
         directory = os.path.dirname(path)
         if directory:
             os.makedirs(directory, exist_ok=True)
@@ -275,6 +284,17 @@ class ModelCheckpoint(Callback):
         self.saved.append((epoch, path))
         if self.verbose:
             print(f"ModelCheckpoint: saved {path}")
+
+    def _path(self, epoch: int, logs: Logs) -> str:
+        if "{" not in self.path:
+            return self.path
+        try:
+            return self.path.format(epoch=epoch + 1, **logs)
+        except (KeyError, IndexError, ValueError) as err:
+            raise ValueError(
+                f"ModelCheckpoint: cannot fill in the path {self.path!r} ({type(err).__name__}: "
+                f"{err}); it may use {{epoch}} and the logged keys {sorted(logs)}"
+            ) from None
 
 
 class CSVLogger(Callback):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -68,12 +69,15 @@ class History:
         """``(epoch, value)`` of the best value of ``key``; ``mode`` ``"min"``, ``"max"``
         or ``"auto"`` (max for names containing "acc", else min)."""
         values = self[key]
-        if not values:
-            raise ValueError(f"History has no epochs for {key!r} yet")
+        # NaN marks an epoch without the value (validation that started later) or a
+        # non-finite loss: neither is a best
+        logged = [j for j, v in enumerate(values) if not math.isnan(v)]
+        if not logged:
+            raise ValueError(f"History has no logged (non-NaN) value of {key!r} yet")
         if mode == "auto":
             mode = "max" if "acc" in key else "min"
         pick = max if mode == "max" else min
-        i = pick(range(len(values)), key=lambda j: values[j])
+        i = pick(logged, key=lambda j: values[j])
         return self.epoch[i], values[i]
 
     def to_dict(self) -> dict[str, list[float]]:

@@ -118,19 +118,39 @@ def _is_loader(x: Any) -> bool:
     return not isinstance(x, (np.ndarray, Tensor, list, tuple)) and hasattr(x, "__iter__")
 
 
-def _as_array(a: Any, what: str) -> np.ndarray:
-    arr = a.data if isinstance(a, Tensor) else np.asarray(a)
+def _float_dtype(model: Module) -> np.dtype:
+    """The dtype of the model's floating parameters (float32 for a model without any)."""
+    for p in model.parameters():
+        if p.data.dtype.kind == "f":
+            return p.data.dtype
+    return np.dtype(ad.DEFAULT_FLOAT)
+
+
+def _as_array(a: Any, what: str, dtype: np.dtype) -> np.ndarray:
+    need = (
+        f"{what} must be an array of numbers (or a tuple of arrays for several inputs); "
+        "pass a DataLoader for other kinds of samples"
+    )
+    try:
+        arr = a.data if isinstance(a, Tensor) else np.asarray(a)
+    except ValueError as err:  # ragged nested lists
+        raise ValueError(f"{need}; numpy could not make an array of it: {err}") from None
+    if arr.dtype == object:
+        raise TypeError(f"{need}; got {type(a).__name__} of mixed items (an object array)")
     if arr.ndim == 0:
         raise ValueError(f"{what} must have a sample axis (axis 0), got a scalar")
-    if arr.dtype == np.float64:
-        arr = arr.astype(np.float32)  # float32 throughout; converted once, not per batch
+    if arr.dtype.kind == "f" and arr.dtype != dtype:
+        arr = arr.astype(dtype)  # the model's float dtype; converted once, not per batch
     return arr
 
 
-def _arrays(x: Any, y: Any, who: str, need_y: bool = True) -> tuple[np.ndarray, ...]:
+def _arrays(
+    x: Any, y: Any, who: str, dtype: np.dtype, need_y: bool = True
+) -> tuple[np.ndarray, ...]:
+    """x (an array or a tuple of arrays) and y as arrays; floats in the model's ``dtype``."""
     inputs = list(x) if isinstance(x, tuple) else [x]
     names = [f"x[{i}]" for i in range(len(inputs))] if isinstance(x, tuple) else ["x"]
-    arrays = [_as_array(a, f"{who}: {n}") for a, n in zip(inputs, names)]
+    arrays = [_as_array(a, f"{who}: {n}", dtype) for a, n in zip(inputs, names)]
     if y is None:
         if need_y:
             raise ValueError(
@@ -138,7 +158,7 @@ def _arrays(x: Any, y: Any, who: str, need_y: bool = True) -> tuple[np.ndarray, 
                 "that yields (x, y) batches"
             )
     else:
-        arrays.append(_as_array(y, f"{who}: y"))
+        arrays.append(_as_array(y, f"{who}: y", dtype))
         names.append("y")
     n = len(arrays[0])
     for name, a in zip(names, arrays):
@@ -368,7 +388,7 @@ class Trainer:
                 )
             train = x
         else:
-            arrays = _arrays(x, y, "fit")
+            arrays = _arrays(x, y, "fit", _float_dtype(self.model))
             if validation_split:
                 n = len(arrays[0])
                 n_val = int(math.ceil(n * validation_split))
@@ -391,8 +411,9 @@ class Trainer:
                         "fit: validation_data must be (x_val, y_val) or a DataLoader, got "
                         f"{type(validation_data).__name__}"
                     )
+                dtype = _float_dtype(self.model)
                 val = DataLoader(
-                    ArrayDataset(*_arrays(*validation_data, "fit (validation_data)")),
+                    ArrayDataset(*_arrays(*validation_data, "fit (validation_data)", dtype)),
                     batch_size=max(batch_size, 256),
                 )
         return train, val
@@ -403,7 +424,7 @@ class Trainer:
             rng.bit_generator.state = self._restored_shuffle_state
             self._restored_shuffle_state = None
             self._shuffle_rng = rng
-        elif seed is not None:
+        elif self._shuffle_rng is None and seed is not None:
             self._shuffle_rng = np.random.default_rng(seed)
         elif self._shuffle_rng is None:
             # nn.manual_seed then makes the whole run reproducible
@@ -463,7 +484,8 @@ class Trainer:
                 raise ValueError("evaluate: y must be None when x is a DataLoader")
             loader = x
         else:
-            loader = DataLoader(ArrayDataset(*_arrays(x, y, "evaluate")), batch_size)
+            arrays = _arrays(x, y, "evaluate", _float_dtype(self.model))
+            loader = DataLoader(ArrayDataset(*arrays), batch_size)
         return self._evaluate_loader(loader, "evaluate")
 
     def _evaluate_loader(self, loader: Any, who: str) -> dict[str, float]:
@@ -501,7 +523,7 @@ class Trainer:
         if not only_inputs:
             batches: Iterable[Any] = x
         else:
-            arrays = _arrays(x, None, "predict", need_y=False)
+            arrays = _arrays(x, None, "predict", _float_dtype(self.model), need_y=False)
             batches = DataLoader(ArrayDataset(*arrays), batch_size)
         outs = []
         was_training = self.model.training
