@@ -244,11 +244,18 @@ def batch_norm(
         mean = running_mean.data.reshape(shape).astype(x.dtype, copy=False)
         var = running_var.data.reshape(shape).astype(x.dtype, copy=False)
         x_hat = (x - Tensor(mean, _copy=False)) * Tensor(1.0 / np.sqrt(var + eps), _copy=False)
+    # a per-channel weight/bias given as an array or list broadcasts like the Tensor ones
     if weight is not None:
-        x_hat = x_hat * (weight.reshape(shape) if isinstance(weight, Tensor) else weight)
+        x_hat = x_hat * _per_channel(weight, x.dtype).reshape(shape)
     if bias is not None:
-        x_hat = x_hat + (bias.reshape(shape) if isinstance(bias, Tensor) else bias)
+        x_hat = x_hat + _per_channel(bias, x.dtype).reshape(shape)
     return x_hat
+
+
+def _per_channel(value: Any, dtype: Any) -> Tensor:
+    if isinstance(value, Tensor):
+        return value
+    return Tensor(np.asarray(value, dtype=dtype), _copy=False)
 
 
 def layer_norm(

@@ -35,6 +35,7 @@ returns the tensor.
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 import numpy as np
@@ -342,7 +343,7 @@ def initialize(t: Any, how: Any, rng: Rng = None) -> Any:
     if callable(how):
         how(t)
         return t
-    if isinstance(how, (int, float)) and not isinstance(how, bool):
+    if isinstance(how, numbers.Real) and not isinstance(how, bool):
         return normal_(t, 0.0, float(how), rng)
     fn = _BY_NAME.get(str(how).lower())
     if fn is None:

@@ -121,6 +121,12 @@ _structure_version = 0
 _call_depth = 0
 # Length of the name-scope stack when the current root call started (user scopes sit below it).
 _root_scope_start = 0
+# The root whose tree was named last, and a count of namings: a module's ``_path`` (its
+# dotted path from that root) is current only when its ``_path_token`` equals the count.
+_named_root: Any = None
+_naming = 0
+# Dotted paths (from the root) of the modules whose calls are running, innermost last.
+_running: list[str] = []
 
 
 class Module:
@@ -164,6 +170,8 @@ class Module:
         d["_forward_pre_hooks"] = OrderedDict()
         d["_name_in_parent"] = None
         d["_named_at"] = -1
+        d["_path"] = ""
+        d["_path_token"] = -1
         d["training"] = True
 
     # ------------------------------------------------------------ registration
@@ -178,13 +186,13 @@ class Module:
         global _structure_version
         if isinstance(value, Parameter):
             self._check_init()
-            self._forget(name)
+            self._forget(name, keep=self._parameters)
             self._parameters[name] = value
             _label_parameter(value, name)
             _structure_version += 1
         elif isinstance(value, Module):
             self._check_init()
-            self._forget(name)
+            self._forget(name, keep=self._modules)
             self._modules[name] = value
             value.__dict__["_name_in_parent"] = name
             for path, p in value.named_parameters():
@@ -204,9 +212,13 @@ class Module:
                 self._forget(name)
             object.__setattr__(self, name, value)
 
-    def _forget(self, name: str) -> None:
+    def _forget(self, name: str, keep: Any = None) -> None:
+        """Remove ``name`` from every store but ``keep`` (where it is about to be
+        reassigned: a replaced layer keeps its place in the forward order, and a replaced
+        parameter its place in ``parameters()`` and ``state_dict()``)."""
         for store in (self._parameters, self._buffers, self._modules):
-            store.pop(name, None)
+            if store is not keep:
+                store.pop(name, None)
         self.__dict__.pop(name, None)
 
     def __getattr__(self, name: str) -> Any:
@@ -235,8 +247,13 @@ class Module:
         """
         if param is None:
             self._check_init()
-            self._forget(name)
+            self._forget(name, keep=self._parameters)
             self._parameters[name] = None
+        elif not isinstance(param, Parameter):
+            raise TypeError(
+                f"{type(self).__name__}.register_parameter('{name}'): expected an nn.Parameter "
+                f"(or None), got {type(param).__name__}; wrap it: nn.Parameter(value)"
+            )
         else:
             setattr(self, name, param)
 
@@ -396,9 +413,16 @@ class Module:
             ...         nn.init.zeros_(m.bias)
             >>> model = nn.Sequential(nn.Linear(2, 2)).apply(zero_bias)
         """
-        for m in self.children():
-            m.apply(fn)
-        fn(self)
+        seen: set[int] = set()  # a shared sub-module gets fn once
+
+        def visit(module: Module) -> None:
+            for child in module.children():
+                if id(child) not in seen:
+                    seen.add(id(child))
+                    visit(child)
+            fn(module)
+
+        visit(self)
         return self
 
     # --------------------------------------------------------------- modes etc.
@@ -486,13 +510,15 @@ class Module:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         global _call_depth, _root_scope_start
-        root = _call_depth == 0
-        if root:
+        if _call_depth == 0:
             _root_scope_start = len(ad.current_scope())
-            if self._named_at != _structure_version:
+            if self._named_at != _structure_version or _named_root is not self:
                 self._refresh_names()
-        scope = self._name_in_parent if not root and self._name_in_parent else None
+            scope = path = None
+        else:
+            scope, path = self._scope_name()
         _call_depth += 1
+        _running.append(path or "")
         try:
             with ad.name_scope(scope or type(self).__name__):
                 if self._forward_pre_hooks:
@@ -508,7 +534,24 @@ class Module:
                             out = changed
         finally:
             _call_depth -= 1
+            _running.pop()
         return out
+
+    def _scope_name(self) -> tuple[str | None, str | None]:
+        """(name pushed on the scope stack, dotted path from the root) for a nested call.
+
+        The name is this module's path relative to the module whose call is running, so
+        a layer of a ModuleList that its parent iterates over is ``blocks.0``. A module
+        outside the root's tree (made inside a forward) uses its attribute name.
+        """
+        if self._path_token != _naming:
+            return self._name_in_parent, None
+        path, parent = self._path, _running[-1]
+        if not parent:
+            return path, path
+        if path.startswith(parent + "."):
+            return path[len(parent) + 1 :], path
+        return self._name_in_parent, path  # called from outside its parent
 
     def describe(self) -> str:
         """``Linear 'encoder.fc2'`` while running inside a parent's call, else ``Linear``.
@@ -524,10 +567,17 @@ class Module:
         return f"{type(self).__name__} '{path}'" if path else type(self).__name__
 
     def _refresh_names(self) -> None:
-        # Attach-time naming is relative to the parent; a root call makes it relative to the root.
+        # Attach-time naming is relative to the parent; a root call makes it relative to the
+        # root: parameter labels and every sub-module's dotted path.
+        global _named_root, _naming
+        _naming += 1
+        for path, m in self.named_modules():
+            m.__dict__["_path"] = path
+            m.__dict__["_path_token"] = _naming
         for path, p in self.named_parameters():
             _label_parameter(p, path)
         self.__dict__["_named_at"] = _structure_version
+        _named_root = self
 
     def register_forward_hook(self, hook: Callable[[Module, tuple, Any], Any]) -> RemovableHandle:
         """Call ``hook(module, args, output)`` after every forward; a non-None result replaces
@@ -704,7 +754,8 @@ class Sequential(Module):
     """Layers applied one after another: ``Sequential(a, b, c)(x) == c(b(a(x)))``.
 
     Also built from an ``OrderedDict`` of named layers. Supports indexing
-    (``model[0]``, slices give a new Sequential), ``len``, iteration and ``append``.
+    (``model[0]``; a slice gives a new plain Sequential of the same layers, also for
+    models built on Sequential), ``len``, iteration and ``append``.
 
     Example:
         >>> from collections import OrderedDict
@@ -749,8 +800,8 @@ class Sequential(Module):
 
     def __getitem__(self, index: int | slice) -> Any:
         items = list(self._modules.items())
-        if isinstance(index, slice):
-            return type(self)(OrderedDict(items[index]))
+        if isinstance(index, slice):  # a model's own constructor takes other arguments
+            return Sequential(OrderedDict(items[index]))
         try:
             return items[index][1]
         except IndexError:
@@ -825,7 +876,14 @@ class ModuleList(Module):
             ) from None
 
     def __setitem__(self, index: int, module: Module) -> None:
-        key = list(self._modules)[index]
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleList takes Modules, got {type(module).__name__}")
+        try:
+            key = list(self._modules)[index]
+        except IndexError:
+            raise IndexError(
+                f"index {index} is out of range for a ModuleList of length {len(self)}"
+            ) from None
         setattr(self, key, module)
 
     def __len__(self) -> int:

@@ -433,3 +433,37 @@ def test_visualize_graphs_draw_cnn(tmp_path):
     assert len(paths) == 2 and all(p.stat().st_size > 0 for p in paths)
     layers = paths[1].read_text()
     assert "conv1: Conv2d" in layers and "pool1: MaxPool2d" in layers and "fc2: Linear" in layers
+
+
+def test_conv_transpose2d_initialises_with_its_own_fans_and_passes_callables_the_parameter():
+    # groups: each output pixel sums in/groups * KH * KW inputs, so He's std is
+    # sqrt(2 / (16/16 * 9)); it was sqrt(2 / (16 * 9)), 4x too small.
+    nn.manual_seed(0)
+    grouped = nn.ConvTranspose2d(16, 16, 3, groups=16)
+    assert grouped.weight.data.std() == pytest.approx(np.sqrt(2 / 9), rel=0.15)
+    nn.manual_seed(0)
+    plain = nn.ConvTranspose2d(8, 4, 3)
+    assert plain.weight.data.std() == pytest.approx(np.sqrt(2 / (8 * 9)), rel=0.15)
+    got = []
+    nn.ConvTranspose2d(2, 3, 3, weight_init=lambda w: got.append(w) or w.data.fill(0.5))
+    assert isinstance(got[0], nn.Parameter) and np.all(got[0].data == 0.5)
+
+
+def test_functional_batch_norm_takes_array_weight_and_bias_per_channel():
+    x = np.random.default_rng(0).normal(size=(4, 3, 5, 3)).astype(np.float32)
+    w, b = np.array([1.0, 2.0, 3.0], np.float32), [0.5, 0.0, -0.5]
+    as_arrays = F.batch_norm(x, None, None, w, b).data
+    as_tensors = F.batch_norm(x, None, None, ad.tensor(w), ad.tensor(b)).data
+    np.testing.assert_allclose(as_arrays, as_tensors, rtol=1e-6)
+    assert as_arrays.dtype == np.float32
+
+
+def test_batch_norm_and_flatten_errors_name_the_layer():
+    model = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+    with pytest.raises(ValueError, match=r"BatchNorm1d '1': batch_norm in training mode"):
+        model(np.ones((1, 2)))
+    with pytest.raises(
+        ValueError, match=r"Flatten '0' flattens from axis -3, so it needs at least 3"
+    ):
+        nn.Sequential(nn.Flatten(-3))(np.ones((2, 2)))
+    assert nn.Flatten(-2)(np.ones((2, 3, 4))).shape == (2, 3 * 4)

@@ -101,3 +101,8 @@ def test_initialize_by_name_number_or_callable():
         init.initialize(w, "glorious")
     with pytest.raises(TypeError, match="Tensors or numpy arrays"):
         init.zeros_([1.0, 2.0])
+
+
+def test_initialize_takes_a_numpy_number_as_the_std():
+    w = nn.init.initialize(nn.Parameter(np.zeros((200, 200))), np.float32(0.1))
+    assert float(w.data.std()) == pytest.approx(0.1, rel=0.05)

@@ -522,3 +522,84 @@ def test_summary_folds_the_calls_of_a_cell_in_a_loop_into_one_row():
         ("head", "(1, 1)"),
         ("spare", "not called"),
     ]
+
+
+# ---------------------------------------------------------------------- replacing and naming
+def test_replacing_a_layer_or_parameter_keeps_its_place():
+    # The forward order of a Sequential is its registration order: a replaced layer must
+    # stay where it was (it moved to the end, silently changing what the model computes).
+    model = nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 2))
+    setattr(model, "1", nn.Tanh())
+    assert [type(m).__name__ for m in model] == ["Linear", "Tanh", "Linear"]
+    x = np.random.default_rng(0).normal(size=(3, 2))
+    want = model[2](np.tanh(model[0](x).data)).data
+    np.testing.assert_allclose(model(x).data, want, rtol=1e-6)
+    blocks = nn.ModuleList([nn.Linear(1, 1), nn.ReLU(), nn.Tanh()])
+    blocks[0] = nn.Sigmoid()
+    assert [type(m).__name__ for m in blocks] == ["Sigmoid", "ReLU", "Tanh"]
+    lin = nn.Linear(2, 3)
+    lin.weight = nn.Parameter(np.zeros((2, 3)))
+    assert list(lin.state_dict()) == ["weight", "bias"]
+    assert [n for n, _ in lin.named_parameters()] == ["weight", "bias"]
+
+
+def test_module_list_and_register_parameter_reject_what_they_cannot_hold():
+    blocks = nn.ModuleList([nn.Linear(1, 1), nn.ReLU()])
+    with pytest.raises(TypeError, match="ModuleList takes Modules, got int"):
+        blocks[0] = 3
+    assert [type(m).__name__ for m in blocks] == ["Linear", "ReLU"]  # nothing was dropped
+    with pytest.raises(IndexError, match="out of range"):
+        blocks[5] = nn.ReLU()
+    m = nn.Module()
+    with pytest.raises(TypeError, match=r"register_parameter\('scale'\): expected an nn.Parameter"):
+        m.register_parameter("scale", ad.tensor([1.0]))
+    assert list(m.named_parameters()) == []
+
+
+def test_slicing_a_model_built_on_sequential_gives_a_sequential():
+    for model in (nn.models.SimpleCNN(), nn.models.LeNet5(), nn.models.MLP([4, 8, 2])):
+        head = model[:3]
+        assert type(head) is nn.Sequential and len(head) == 3
+        assert list(head._modules) == list(model._modules)[:3]
+
+
+def test_apply_calls_fn_once_per_module_even_when_shared():
+    shared = nn.Linear(2, 2)
+    net = nn.Sequential(shared, nn.ReLU(), shared)
+    seen = []
+    net.apply(seen.append)
+    assert [type(m).__name__ for m in seen] == ["Linear", "ReLU", "Sequential"]
+
+
+class _Blocks(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.blocks = nn.ModuleList([nn.Linear(3, 3), nn.Linear(3, 3), nn.Linear(4, 3)])
+
+    def forward(self, x):
+        for block in self.blocks:
+            x = block(x)
+        return x
+
+
+def test_layers_of_an_iterated_module_list_are_named_by_their_path():
+    # The ModuleList is never called, so its name used to be missing ("Linear '2'").
+    net = _Blocks()
+    with pytest.raises(ValueError, match=r"Linear 'blocks.2' expects"):
+        net(np.ones((2, 3)))
+    _ = net.blocks[1:]  # a slice re-parents the modules it holds; names must not follow
+    with pytest.raises(ValueError, match=r"Linear 'blocks.2' expects"):
+        net(np.ones((2, 3)))
+    x = ad.tensor(np.ones((2, 3)), requires_grad=True)
+    y = nn.Sequential(nn.Linear(3, 3), nn.Linear(3, 3))(x)
+    assert y.creator.scope[-1:] == ("1",)
+
+
+def test_calling_a_sub_module_alone_does_not_rename_the_model_for_good():
+    model = nn.Sequential(nn.Linear(2, 2), nn.ReLU())
+    model(np.ones((1, 2)))
+    assert model[0].weight.name == "0.weight"
+    model[0](np.ones((1, 2)))
+    assert model[0].weight.name == "weight"  # named from the module that was called
+    model(np.ones((1, 2)))
+    assert model[0].weight.name == "0.weight"  # and from the model again

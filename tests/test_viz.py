@@ -557,7 +557,8 @@ def test_plot_model_draws_models_returning_nested_outputs_and_shared_layers():
     shared = nn.Linear(3, 3)
     src = plot_model(nn.Sequential(shared, nn.ReLU(), shared), (3,)).source
     assert "Sequential.2" not in src  # the second use was titled by its raw scope
-    assert "<B>2: Linear</B>" in src  # one box, entered twice
+    # one box, entered twice, titled by the layer's first path (as its parameters are named)
+    assert "<B>0: Linear</B>" in src and "<B>2: Linear</B>" not in src
 
 
 def test_plot_model_depth_opens_nested_modules():

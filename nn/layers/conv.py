@@ -276,11 +276,19 @@ class ConvTranspose2d(_ConvNd):
                 f"ConvTranspose2d: output_padding {self.output_padding} must be smaller than "
                 f"the stride {self.stride}"
             )
-        shape = (self.in_channels, self.out_channels // self.groups, *self.kernel_size)
-        self.weight = Parameter(np.zeros(shape), dtype=dtype)
-        # Initialise through the (out, in, KH, KW) view, so the fans are the transposed
-        # convolution's own: each output pixel sums in_channels * KH * KW inputs.
-        init.initialize(self.weight.data.transpose(1, 0, 2, 3), weight_init)
+        g, kh, kw = self.groups, *self.kernel_size
+        og, ig = self.out_channels // g, self.in_channels // g
+        self.weight = Parameter(np.zeros((self.in_channels, og, kh, kw)), dtype=dtype)
+        if callable(weight_init):
+            init.initialize(self.weight, weight_init)  # as Conv2d and Linear call it
+        else:
+            # Initialised in the transposed convolution's own layout (out, in/groups, KH, KW),
+            # so the fans are its own: each output pixel sums in/groups * KH * KW inputs.
+            own = np.zeros((self.out_channels, ig, kh, kw), dtype=self.weight.dtype)
+            init.initialize(own, weight_init)
+            self.weight.data[...] = (
+                own.reshape(g, og, ig, kh, kw).transpose(0, 2, 1, 3, 4).reshape(-1, og, kh, kw)
+            )
 
     def output_shape(
         self, h: int, w: int, output_padding: tuple[int, int] | None = None

@@ -29,10 +29,11 @@ class Flatten(Module):
     def forward(self, x: Any) -> Tensor:
         """Flatten ``x`` from ``start_axis`` on."""
         x = as_input(x)
-        if x.ndim <= self.start_axis:
+        if not -x.ndim <= self.start_axis < x.ndim:
+            need = self.start_axis + 1 if self.start_axis >= 0 else -self.start_axis
             raise ValueError(
                 f"{self.describe()} flattens from axis {self.start_axis}, so it needs at least "
-                f"{self.start_axis + 1} dimensions; got shape {x.shape}"
+                f"{need} dimensions; got shape {x.shape}"
             )
         return x.flatten(self.start_axis)
 

@@ -73,16 +73,19 @@ class _BatchNorm(Module):
                 f"(num_features), got shape {x.shape}"
             )
         use_batch = self.training or not self.track_running_stats
-        return F.batch_norm(
-            x,
-            self.running_mean,
-            self.running_var,
-            self.weight,
-            self.bias,
-            training=use_batch,
-            momentum=self.momentum,
-            eps=self.eps,
-        )
+        try:
+            return F.batch_norm(
+                x,
+                self.running_mean,
+                self.running_var,
+                self.weight,
+                self.bias,
+                training=use_batch,
+                momentum=self.momentum,
+                eps=self.eps,
+            )
+        except ValueError as err:  # a batch of one in training: say which layer
+            raise ValueError(f"{self.describe()}: {err}") from None
 
     def extra_repr(self) -> str:
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"

@@ -91,11 +91,6 @@ class MLP(Sequential):
         super().__init__(blocks)
         self.sizes = [int(s) for s in sizes]
 
-    def __getitem__(self, index: int | slice) -> Any:
-        if isinstance(index, slice):  # a slice is no longer an MLP of `sizes`
-            return Sequential(OrderedDict(list(self._modules.items())[index]))
-        return super().__getitem__(index)
-
     def extra_repr(self) -> str:
         return f"sizes={self.sizes}"
 
