@@ -95,9 +95,12 @@ class Tensor:
         if isinstance(data, Tensor):
             data = data.data
         if _copy:
-            arr = as_array(data)
-            if dtype is not None:
-                arr = arr.astype(dtype, copy=False)
+            if dtype is not None and not isinstance(data, np.ndarray):
+                arr = np.asarray(data, dtype=dtype)  # 1.1 as float64 is 1.1, not float32's
+            else:
+                arr = as_array(data)
+                if dtype is not None:
+                    arr = arr.astype(dtype, copy=False)
             if arr is data:
                 arr = arr.copy()
             data = arr
@@ -175,10 +178,17 @@ class Tensor:
         return bool(self.data)
 
     def __float__(self) -> float:
-        return float(self.data)
+        if self.data.size != 1:
+            raise TypeError(
+                f"only a tensor with one element converts to a float, got shape {self.shape}"
+            )
+        return float(self.data.item())  # also for shape (1,), which numpy 2 refuses
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
-        return self.data if dtype is None else self.data.astype(dtype)
+        # np.array(t) and np.copy(t) ask for a copy (numpy 2 passes copy=True): writing
+        # into the result must not change the tensor, whose graph may read it in backward
+        arr = self.data if dtype is None else self.data.astype(dtype, copy=False)
+        return arr.copy() if copy and arr is self.data else arr
 
     __hash__ = object.__hash__
 
@@ -276,7 +286,9 @@ class Tensor:
         return Neg()(self)
 
     def __pos__(self) -> Tensor:
-        return self
+        from .function import config  # (function imports this module)
+
+        return self if config.grad_enabled or not self.requires_grad else self.detach()
 
     def __abs__(self) -> Tensor:
         return ops.abs(self)

@@ -272,8 +272,9 @@ def test_a_reshape_to_the_same_shape_is_its_own_node_in_a_graph():
     gx, gy = ad.grad(x.sum() + (y * 3).sum(), [x, y])
     np.testing.assert_array_equal(gx.data, [4.0, 4.0])
     np.testing.assert_array_equal(gy.data, [3.0, 3.0])
-    with ad.no_grad():
-        assert x.reshape(x.shape) is x  # nothing recorded: no node needed
+    with ad.no_grad():  # nothing recorded, but the result must not require grad
+        y = x.reshape(x.shape)
+        assert y is not x and not y.requires_grad and y.creator is None
 
 
 def test_check_op_catches_a_backward_that_changes_what_it_saved():
@@ -314,3 +315,87 @@ def test_gradgradcheck_says_it_is_the_second_order_check_and_names_the_upstream_
         GradcheckError, match="second-order check .* the upstream gradient of output 0"
     ):
         gradgradcheck(lambda t: DetachedSquare()(t), [np.array([0.5, 1.5])])
+
+
+def test_tensor_with_a_dtype_converts_python_numbers_directly():
+    # they went through float32 first: 1.1 became 1.100000023841858, 1e300 inf
+    assert ad.tensor(1.1, dtype=np.float64).item() == 1.1
+    np.testing.assert_array_equal(
+        ad.tensor([0.1, 1e300, 1e-50], dtype=np.float64).data, [0.1, 1e300, 1e-50]
+    )
+    assert ad.tensor([1, 2], dtype=np.float32).dtype == np.float32
+
+
+def test_np_array_of_a_tensor_is_a_copy_and_float_takes_one_element():
+    x = ad.tensor([1.0, 2.0], requires_grad=True)
+    y = x * x
+    a = np.array(x)
+    a[0] = 100.0
+    y.backward(np.ones(2))
+    np.testing.assert_array_equal(x.data, [1.0, 2.0])
+    np.testing.assert_array_equal(x.grad.data, [2.0, 4.0])
+    assert np.asarray(x) is x.data  # no copy asked, none made
+    assert float(ad.tensor([2.5])) == 2.5
+    with pytest.raises(TypeError, match=r"one element .* shape \(2,\)"):
+        float(x)
+
+
+def test_sigmoid_keeps_its_relative_accuracy_for_negative_inputs():
+    x = np.array([-80.0, -20.0, -17.0, -15.0, -10.0, 0.0, 10.0, 100.0])
+    exact = 1.0 / (1.0 + np.exp(-x))
+    got32 = ad.sigmoid(ad.tensor(x.astype(np.float32))).data
+    assert got32.dtype == np.float32
+    np.testing.assert_allclose(got32, exact, rtol=1e-6)  # the tanh form was 0 below -17
+    assert ad.sigmoid(ad.tensor(np.float32(-100.0))).item() < 1e-40  # float32 runs out
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # exp(800) overflows to inf quietly: the limit is 0
+        np.testing.assert_array_equal(ad.sigmoid(np.array([-800.0, 800.0])).data, [0.0, 1.0])
+    assert ad.log(ad.sigmoid(ad.tensor(np.float32(-20.0)))).item() == pytest.approx(-20.0)
+
+
+def test_shape_no_ops_under_no_grad_give_tensors_that_do_not_require_grad():
+    x = ad.tensor([[1.0, 2.0]], requires_grad=True)
+    with ad.no_grad():
+        outs = [
+            x.reshape(1, 2),
+            ad.broadcast_to(x, (1, 2)),
+            ad.sum_to(x, (1, 2)),
+            ad.astype(x, np.float32),
+            +x,
+        ]
+    for y in outs:
+        assert y is not x and not y.requires_grad and y.creator is None
+    plain = ad.tensor([1.0])
+    assert plain.reshape(1) is plain and ad.astype(plain, np.float32) is plain
+
+
+def test_an_integer_tensor_meeting_a_python_float_in_pow_and_clip_is_float32():
+    i = ad.tensor([1, 2, 3])
+    for y in (i**2.0, i**0.5, ad.clip(i, 0.5, 2.5)):
+        assert y.dtype == np.float32
+    assert (i**2).dtype == i.dtype and ad.clip(i, 0, 2).dtype == i.dtype
+    np.testing.assert_allclose((i**0.5).data, np.sqrt([1, 2, 3]), rtol=1e-6)
+
+
+def test_flatten_an_empty_batch():
+    assert ad.flatten(ad.tensor(np.zeros((0, 3, 4), np.float32)), 1).shape == (0, 12)
+
+
+def test_split_indices_must_tile_the_axis():
+    x = ad.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+    with pytest.raises(ValueError, match=r"split indices \[3, 1\] must not decrease"):
+        ad.split(x, [3, 1])  # the pieces would overlap: the backward failed
+    a, b, c = ad.split(x, [1, -1])
+    (a.sum() + 2.0 * b.sum() + 3.0 * c.sum()).backward()
+    np.testing.assert_array_equal(x.grad.data, [1.0, 2.0, 2.0, 3.0])
+    assert [p.shape for p in ad.split(x, [2, 9])] == [(2,), (2,), (0,)]
+
+
+def test_getitem_keeps_its_own_copy_of_the_index():
+    x = ad.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    idx = np.array([0, 1])
+    y = x[idx]
+    idx[:] = 2  # the caller reuses the array before backward
+    (y * ad.tensor([1.0, 10.0])).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [1.0, 10.0, 0.0])
+    assert x[[]].shape == (0,) and x[[[0], [1]]].shape == (2, 1)

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..function import Function
+from ..function import Function, _as_default_float, _is_python_float
 from ..registry import NONZERO, POSITIVE, REAL, Domain, register
 from ..tensor import Tensor
 from ._util import constant
@@ -212,6 +212,8 @@ def pow(a: Any, b: Any) -> Tensor:  # noqa: A001 - mirrors ``**``
         >>> ad.pow(ad.tensor([3.0]), 2)
         Tensor([9.])
     """
+    if isinstance(a, Tensor) and a.dtype.kind in "biu" and _is_python_float(b):
+        a = _as_default_float(a)  # int tensor ** 0.5 is float32, as int tensor * 0.5
     if isinstance(b, (int, float)) and not isinstance(b, bool) and isinstance(a, Tensor):
         return PowScalar(b)(a)
     return Pow()(a, b)

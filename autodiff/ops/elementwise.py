@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from ..function import Function
+from ..function import Function, _as_default_float, _is_python_float
 from ..kernels import relu_backward, relu_forward
 from ..registry import KINK_AT_ZERO, POSITIVE, REAL, Domain, register
 from ..tensor import Tensor
@@ -149,8 +149,11 @@ class Sigmoid(Function):
     rule = "gx = gy * y * (1 - y)"
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        # tanh form: stable for large |x| and one transcendental call
-        return np.tanh(x * 0.5) * 0.5 + 0.5
+        # 1 / (1 + exp(-x)) keeps its relative accuracy for very negative x (the tanh form
+        # 0.5 + 0.5 * tanh(x / 2) cancels to 0 below x = -17 in float32); exp(-x) overflowing
+        # to inf there gives the right limit, 0.
+        with np.errstate(over="ignore"):
+            return 1.0 / (1.0 + np.exp(-x))
 
     def backward(self, gy: Tensor) -> Tensor:
         y = self.output()
@@ -483,6 +486,8 @@ def clip(x: Any, low: Any = None, high: Any = None) -> Tensor:
     if low is None and high is None:
         raise ValueError("clip: give at least one of low and high")
     low, high = (b.data if isinstance(b, Tensor) else b for b in (low, high))
+    if isinstance(x, Tensor) and x.dtype.kind in "biu" and any(map(_is_python_float, (low, high))):
+        x = _as_default_float(x)  # an int tensor clipped to 0.5 is float32, as int * 0.5
     return Clip(low, high)(x)
 
 

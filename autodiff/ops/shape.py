@@ -10,6 +10,7 @@ a broadcast back (``sum_to``), scatter-add a selection back (``getitem``).
 from __future__ import annotations
 
 import builtins
+import math
 from typing import Any
 
 import numpy as np
@@ -105,10 +106,16 @@ class SumTo(Function):
 
 
 def _plain_index(index: Any) -> Any:
-    if isinstance(index, Tensor):
-        return index.data
+    """The index with Tensors unwrapped and arrays and lists copied: the backward reads
+    it again, and the caller may change their index array in the meantime."""
     if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        return tuple(_plain_index(i) for i in index)
+    if isinstance(index, Tensor):
+        return index.data.copy()
+    if isinstance(index, np.ndarray):
+        return index.copy()
+    if isinstance(index, list):
+        return [_plain_index(i) for i in index]  # a list still: numpy reads lists its own way
     return index
 
 
@@ -178,6 +185,16 @@ class Split(Function):
         self.axis = axis
 
     def forward(self, x: np.ndarray) -> tuple[np.ndarray, ...]:
+        if not isinstance(self.indices, (int, np.integer)):
+            # np.split takes indices in any order, but pieces that overlap or leave a gap
+            # would not concatenate back into x, which is what the gradient does
+            n = x.shape[self.axis]
+            at = [min(max(int(i) + n if i < 0 else int(i), 0), n) for i in self.indices]
+            if any(a > b for a, b in zip(at, at[1:])):
+                raise ValueError(
+                    f"split indices {list(self.indices)} must not decrease (as positions in "
+                    f"an axis of length {n}): the pieces must tile the axis"
+                )
         return tuple(p.copy() for p in np.split(x, self.indices, axis=self.axis))
 
     def backward(self, *gys: Tensor) -> Tensor:
@@ -231,12 +248,11 @@ class AsType(Function):
 def _unchanged(x: Any, shape: tuple[int, ...]) -> bool:
     """Whether ``x`` can stand for its own reshape (or broadcast, or sum) to ``shape``.
 
-    Only when nothing is recorded: in a graph the result is a node of its own, so that
-    ``grad()`` and ``retain_grad()`` tell it apart from ``x`` (as in PyTorch).
+    Only when ``x`` wants no gradient: in a graph the result is a node of its own, so that
+    ``grad()`` and ``retain_grad()`` tell it apart from ``x`` (as in PyTorch), and under
+    ``no_grad`` it is a new tensor that does not require grad, as every op's output there.
     """
-    return (
-        isinstance(x, Tensor) and x.shape == shape and not (x.requires_grad and is_grad_enabled())
-    )
+    return isinstance(x, Tensor) and x.shape == shape and not x.requires_grad
 
 
 def reshape(x: Any, shape: Any) -> Tensor:
@@ -353,7 +369,8 @@ def flatten(x: Any, start_axis: int = 0) -> Tensor:
     """
     shape = x.shape if isinstance(x, Tensor) else np.shape(x)
     start_axis = axis_arg("flatten", start_axis, shape or (1,))  # a 0-d tensor flattens to (1,)
-    return reshape(x, tuple(shape[:start_axis]) + (-1,))
+    # the merged length spelled out: numpy cannot infer -1 for an empty batch
+    return reshape(x, tuple(shape[:start_axis]) + (math.prod(shape[start_axis:]),))
 
 
 def getitem(x: Any, index: Any) -> Tensor:
@@ -454,7 +471,8 @@ def astype(x: Any, dtype: Any) -> Tensor:
         dtype('float64')
     """
     if isinstance(x, Tensor) and x.dtype == np.dtype(dtype):
-        return x
+        # no cast needed; under no_grad the output still must not require grad
+        return x if is_grad_enabled() or not x.requires_grad else x.detach()
     return AsType(dtype)(x)
 
 
