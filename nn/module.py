@@ -515,8 +515,18 @@ class Module:
             if self._named_at != _structure_version or _named_root is not self:
                 self._refresh_names()
             scope = path = None
-        else:
-            scope, path = self._scope_name()
+        elif self._path_token == _naming:
+            # named from the root: push the path relative to the running parent, so a layer
+            # of a ModuleList that its parent iterates over is "blocks.0"
+            path, parent = self._path, _running[-1]
+            if not parent:
+                scope = path
+            elif path.startswith(parent + "."):
+                scope = path[len(parent) + 1 :]
+            else:  # called from outside its parent
+                scope = self._name_in_parent
+        else:  # not in the root's tree (made inside a forward): its attribute name
+            scope, path = self._name_in_parent, None
         _call_depth += 1
         _running.append(path or "")
         try:
@@ -536,22 +546,6 @@ class Module:
             _call_depth -= 1
             _running.pop()
         return out
-
-    def _scope_name(self) -> tuple[str | None, str | None]:
-        """(name pushed on the scope stack, dotted path from the root) for a nested call.
-
-        The name is this module's path relative to the module whose call is running, so
-        a layer of a ModuleList that its parent iterates over is ``blocks.0``. A module
-        outside the root's tree (made inside a forward) uses its attribute name.
-        """
-        if self._path_token != _naming:
-            return self._name_in_parent, None
-        path, parent = self._path, _running[-1]
-        if not parent:
-            return path, path
-        if path.startswith(parent + "."):
-            return path[len(parent) + 1 :], path
-        return self._name_in_parent, path  # called from outside its parent
 
     def describe(self) -> str:
         """``Linear 'encoder.fc2'`` while running inside a parent's call, else ``Linear``.
