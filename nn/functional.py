@@ -246,16 +246,17 @@ def batch_norm(
         x_hat = (x - Tensor(mean, _copy=False)) * Tensor(1.0 / np.sqrt(var + eps), _copy=False)
     # a per-channel weight/bias given as an array or list broadcasts like the Tensor ones
     if weight is not None:
-        x_hat = x_hat * _per_channel(weight, x.dtype).reshape(shape)
+        x_hat = x_hat * _per_channel(weight, x.dtype, shape)
     if bias is not None:
-        x_hat = x_hat + _per_channel(bias, x.dtype).reshape(shape)
+        x_hat = x_hat + _per_channel(bias, x.dtype, shape)
     return x_hat
 
 
-def _per_channel(value: Any, dtype: Any) -> Tensor:
-    if isinstance(value, Tensor):
-        return value
-    return Tensor(np.asarray(value, dtype=dtype), _copy=False)
+def _per_channel(value: Any, dtype: Any, shape: tuple[int, ...]) -> Any:
+    """A (C,) weight or bias shaped to broadcast over the channel axis; a scalar as it is."""
+    if not isinstance(value, Tensor):
+        value = Tensor(np.asarray(value, dtype=dtype), _copy=False)
+    return value.reshape(shape) if value.ndim == 1 else value
 
 
 def layer_norm(

@@ -19,6 +19,7 @@ unless you named them yourself.
 from __future__ import annotations
 
 import itertools
+import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
@@ -121,10 +122,11 @@ _structure_version = 0
 _call_depth = 0
 # Length of the name-scope stack when the current root call started (user scopes sit below it).
 _root_scope_start = 0
-# The root whose tree was named last, and a count of namings: a module's ``_path`` (its
-# dotted path from that root) is current only when its ``_path_token`` equals the count.
-_named_root: Any = None
-_naming = 0
+# The root module of the running call. A module's ``_path`` is its dotted path from the
+# root that named it last (``_owner``, a weak reference): current while that root runs.
+# (Module calls from several threads at once share this state: names may then be wrong,
+# as the name-scope stack is shared too, but nothing fails.)
+_root: Any = None
 # Dotted paths (from the root) of the modules whose calls are running, innermost last.
 _running: list[str] = []
 
@@ -171,7 +173,7 @@ class Module:
         d["_name_in_parent"] = None
         d["_named_at"] = -1
         d["_path"] = ""
-        d["_path_token"] = -1
+        d["_owner"] = None
         d["training"] = True
 
     # ------------------------------------------------------------ registration
@@ -509,16 +511,18 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        global _call_depth, _root_scope_start
+        global _call_depth, _root_scope_start, _root
+        owner = self._owner
         if _call_depth == 0:
             _root_scope_start = len(ad.current_scope())
-            if self._named_at != _structure_version or _named_root is not self:
+            _root = self
+            if self._named_at != _structure_version:
                 self._refresh_names()
             scope = path = None
-        elif self._path_token == _naming:
+        elif owner is not None and owner() is _root:
             # named from the root: push the path relative to the running parent, so a layer
             # of a ModuleList that its parent iterates over is "blocks.0"
-            path, parent = self._path, _running[-1]
+            path, parent = self._path, _running[-1] if _running else ""
             if not parent:
                 scope = path
             elif path.startswith(parent + "."):
@@ -544,7 +548,10 @@ class Module:
                             out = changed
         finally:
             _call_depth -= 1
-            _running.pop()
+            if _running:
+                _running.pop()
+            if _call_depth <= 0:
+                _root = None  # no reference kept to a model once its call is over
         return out
 
     def describe(self) -> str:
@@ -562,16 +569,20 @@ class Module:
 
     def _refresh_names(self) -> None:
         # Attach-time naming is relative to the parent; a root call makes it relative to the
-        # root: parameter labels and every sub-module's dotted path.
-        global _named_root, _naming
-        _naming += 1
+        # root: parameter labels and every sub-module's dotted path. A root that had named
+        # some of these modules (a model whose layer is now called on its own) names its
+        # tree again at its next call; roots that share nothing (a model and its loss)
+        # never rename each other.
+        me = weakref.ref(self)
         for path, m in self.named_modules():
+            before = m._owner() if m._owner is not None else None
+            if before is not None and before is not self:
+                before.__dict__["_named_at"] = -1
             m.__dict__["_path"] = path
-            m.__dict__["_path_token"] = _naming
+            m.__dict__["_owner"] = me
         for path, p in self.named_parameters():
             _label_parameter(p, path)
         self.__dict__["_named_at"] = _structure_version
-        _named_root = self
 
     def register_forward_hook(self, hook: Callable[[Module, tuple, Any], Any]) -> RemovableHandle:
         """Call ``hook(module, args, output)`` after every forward; a non-None result replaces
@@ -748,8 +759,9 @@ class Sequential(Module):
     """Layers applied one after another: ``Sequential(a, b, c)(x) == c(b(a(x)))``.
 
     Also built from an ``OrderedDict`` of named layers. Supports indexing
-    (``model[0]``; a slice gives a new plain Sequential of the same layers, also for
-    models built on Sequential), ``len``, iteration and ``append``.
+    (``model[0]``; a slice gives a new Sequential of the same layers, of the same class
+    unless that class has a constructor of its own, as the models do), ``len``,
+    iteration and ``append``.
 
     Example:
         >>> from collections import OrderedDict
@@ -794,8 +806,10 @@ class Sequential(Module):
 
     def __getitem__(self, index: int | slice) -> Any:
         items = list(self._modules.items())
-        if isinstance(index, slice):  # a model's own constructor takes other arguments
-            return Sequential(OrderedDict(items[index]))
+        if isinstance(index, slice):
+            # a subclass with its own constructor (a model) takes other arguments
+            same_init = type(self).__init__ is Sequential.__init__
+            return (type(self) if same_init else Sequential)(OrderedDict(items[index]))
         try:
             return items[index][1]
         except IndexError:

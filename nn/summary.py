@@ -6,7 +6,7 @@ generator are untouched); forward hooks record each layer's output shape. The
 training flags are restored afterwards.
 
 Rows are the layers that do the work: modules without children, plus any
-container that owns parameters directly (the model itself too: a bare layer, or a
+container that owns parameters or buffers directly (the model itself too: a bare layer, or a
 model with a parameter of its own, gets a ``(model)`` row). Each row counts only
 the parameters and buffers the module owns itself, so the rows add up to the
 total. Buffers (running statistics) and frozen parameters
@@ -116,7 +116,10 @@ def summary(
     paths: dict[int, list[str]] = {}
     module_of: dict[int, Module] = {}
     for path, m in model.named_modules(remove_duplicate=False):
-        if not m._modules or any(p is not None for p in m._parameters.values()):
+        owns = any(p is not None for p in m._parameters.values()) or any(
+            b is not None for b in m._buffers.values()
+        )
+        if not m._modules or owns:
             paths.setdefault(id(m), []).append(path or "(model)")
             module_of[id(m)] = m
     rows = []

@@ -445,8 +445,13 @@ def test_conv_transpose2d_initialises_with_its_own_fans_and_passes_callables_the
     plain = nn.ConvTranspose2d(8, 4, 3)
     assert plain.weight.data.std() == pytest.approx(np.sqrt(2 / (8 * 9)), rel=0.15)
     got = []
-    nn.ConvTranspose2d(2, 3, 3, weight_init=lambda w: got.append(w) or w.data.fill(0.5))
-    assert isinstance(got[0], nn.Parameter) and np.all(got[0].data == 0.5)
+    layer = nn.ConvTranspose2d(2, 3, 3, weight_init=lambda w: got.append(w) or w.data.fill(0.5))
+    assert isinstance(got[0], nn.Parameter) and got[0].shape == (3, 2, 3, 3)  # (out, in, KH, KW)
+    assert np.all(layer.weight.data == 0.5)
+    for how in ("he", nn.init.kaiming_normal_):  # a name and its function: the same fans
+        nn.manual_seed(1)
+        std = nn.ConvTranspose2d(64, 4, 3, weight_init=how).weight.data.std()
+        assert std == pytest.approx(np.sqrt(2 / (64 * 9)), rel=0.1)
 
 
 def test_functional_batch_norm_takes_array_weight_and_bias_per_channel():
@@ -456,6 +461,8 @@ def test_functional_batch_norm_takes_array_weight_and_bias_per_channel():
     as_tensors = F.batch_norm(x, None, None, ad.tensor(w), ad.tensor(b)).data
     np.testing.assert_allclose(as_arrays, as_tensors, rtol=1e-6)
     assert as_arrays.dtype == np.float32
+    scalars = F.batch_norm(x, None, None, 2.0, np.float32(0.5)).data  # a scalar broadcasts
+    np.testing.assert_allclose(scalars, F.batch_norm(x, None, None).data * 2 + 0.5, rtol=1e-5)
 
 
 def test_batch_norm_and_flatten_errors_name_the_layer():

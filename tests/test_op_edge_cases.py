@@ -399,3 +399,11 @@ def test_getitem_keeps_its_own_copy_of_the_index():
     (y * ad.tensor([1.0, 10.0])).sum().backward()
     np.testing.assert_array_equal(x.grad.data, [1.0, 10.0, 0.0])
     assert x[[]].shape == (0,) and x[[[0], [1]]].shape == (2, 1)
+
+
+def test_split_sections_as_numpy_takes_them_and_list_indices_stay_fast_paths():
+    x = ad.tensor(np.arange(8.0))
+    assert [p.shape for p in ad.split(x, 8 / 2)] == [(2,)] * 4
+    assert [p.shape for p in ad.split(x, np.array(2))] == [(4,)] * 2
+    np.testing.assert_array_equal(x[[True, False] * 4].data, [0.0, 2.0, 4.0, 6.0])
+    np.testing.assert_array_equal(x[[ad.tensor(1), 3]].data, [1.0, 3.0])

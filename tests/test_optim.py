@@ -685,9 +685,9 @@ def test_a_frozen_first_group_stays_frozen(make):
 
 def test_reduce_on_plateau_reload_keeps_every_group():
     opt = SGD([{"params": [P([1.0])], "lr": 0.0}, {"params": [P([1.0])], "lr": 0.1}])
-    sched = ReduceOnPlateau(opt, patience=0)
+    sched = ReduceOnPlateau(opt, patience=0, min_lr=1e-4)
     sched.step(1.0)
-    sched.step(2.0)  # cut: the head goes to 0.01
+    sched.step(2.0)  # cut: the head goes to 0.01, the frozen group stays at 0 (not min_lr)
     assert [g["lr"] for g in opt.param_groups] == pytest.approx([0.0, 0.01])
     sched.load_state_dict(sched.state_dict())
     assert [g["lr"] for g in opt.param_groups] == pytest.approx([0.0, 0.01])

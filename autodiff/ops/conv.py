@@ -253,7 +253,9 @@ def _forward(
     cols gets a row of ones and W_mat the column b, so the product adds the bias and the
     weight gradient's product gives dL/db. That saves a pass over y here and one over gy
     in the backward (benchmark layer, paired A/B: 0.955 of the time). With groups each
-    group's rows would need their own row of ones, so the bias is added afterwards.
+    group's rows would need their own row of ones, so the bias is added afterwards; so it
+    is when the output has fewer pixels than W_mat has columns (one wide layer on one
+    image), where copying W into ``[W_mat | b]`` costs more than the pass it saves.
     """
     n, o, taps = x.shape[0], w.shape[0], w.shape[2] * w.shape[3]
     args = spec.kernel_args(*w.shape[2:])
@@ -261,7 +263,8 @@ def _forward(
     serial = len(chunks) > 1
     y = np.empty((n, o, oh, ow), dtype=x.dtype)
     cols = [None] * len(chunks)
-    ones_row = b is not None and spec.groups == 1
+    rows = w.shape[1] * taps
+    ones_row = b is not None and spec.groups == 1 and n * oh * ow > rows
     if ones_row:
         w, b = np.concatenate([w.reshape(o, -1), b.reshape(o, 1)], axis=1), None
 

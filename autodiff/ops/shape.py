@@ -115,7 +115,13 @@ def _plain_index(index: Any) -> Any:
     if isinstance(index, np.ndarray):
         return index.copy()
     if isinstance(index, list):
-        return [_plain_index(i) for i in index]  # a list still: numpy reads lists its own way
+        try:
+            arr = np.asarray(index)
+        except (TypeError, ValueError):  # Tensors or ragged items inside
+            arr = None
+        if arr is not None and arr.dtype.kind in "biu":
+            return arr  # a new array: numpy reads a list of ints or bools the same way
+        return [_plain_index(i) for i in index]  # ([] or other items: numpy's own reading)
     return index
 
 
@@ -185,7 +191,7 @@ class Split(Function):
         self.axis = axis
 
     def forward(self, x: np.ndarray) -> tuple[np.ndarray, ...]:
-        if not isinstance(self.indices, (int, np.integer)):
+        if np.ndim(self.indices) == 1:  # indices (a count of sections needs no check)
             # np.split takes indices in any order, but pieces that overlap or leave a gap
             # would not concatenate back into x, which is what the gradient does
             n = x.shape[self.axis]

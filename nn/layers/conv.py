@@ -279,16 +279,14 @@ class ConvTranspose2d(_ConvNd):
         g, kh, kw = self.groups, *self.kernel_size
         og, ig = self.out_channels // g, self.in_channels // g
         self.weight = Parameter(np.zeros((self.in_channels, og, kh, kw)), dtype=dtype)
-        if callable(weight_init):
-            init.initialize(self.weight, weight_init)  # as Conv2d and Linear call it
-        else:
-            # Initialised in the transposed convolution's own layout (out, in/groups, KH, KW),
-            # so the fans are its own: each output pixel sums in/groups * KH * KW inputs.
-            own = np.zeros((self.out_channels, ig, kh, kw), dtype=self.weight.dtype)
-            init.initialize(own, weight_init)
-            self.weight.data[...] = (
-                own.reshape(g, og, ig, kh, kw).transpose(0, 2, 1, 3, 4).reshape(-1, og, kh, kw)
-            )
+        # Initialised in the transposed convolution's own layout (out, in/groups, KH, KW), so
+        # the fans are its own (each output pixel sums in/groups * KH * KW inputs); a callable
+        # gets that layout as a Parameter too, then the values move to the stored layout.
+        own = Parameter(np.zeros((self.out_channels, ig, kh, kw)), dtype=self.weight.dtype)
+        init.initialize(own, weight_init)
+        self.weight.data[...] = (
+            own.data.reshape(g, og, ig, kh, kw).transpose(0, 2, 1, 3, 4).reshape(-1, og, kh, kw)
+        )
 
     def output_shape(
         self, h: int, w: int, output_padding: tuple[int, int] | None = None

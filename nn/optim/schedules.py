@@ -333,7 +333,8 @@ class ReduceOnPlateau(LRSchedule):
             self.num_bad_steps = 0
         if self.num_bad_steps > self.patience:
             for group in self.optimizer.param_groups:
-                group["lr"] = max(group["lr"] * self.factor, self.min_lr)
+                if group["lr"] != 0.0:  # a frozen group stays frozen, min_lr or not
+                    group["lr"] = max(group["lr"] * self.factor, self.min_lr)
             self.cooldown_counter = self.cooldown
             self.num_bad_steps = 0
         lr = self.get_lr()
@@ -402,8 +403,9 @@ class OneCycle(_FunctionalSchedule):
     hyper-parameters: Part 1", sec. 4.1; Géron, *Hands-On ML*, ch. 11).
 
     With ``T = total_steps`` optimizer steps (indices ``0 .. T-1``),
-    ``A = int(annihilation * T)`` annihilation steps (at least 1 when ``annihilation > 0``;
-    with ``annihilation=0`` the last step uses ``start_lr``), cycle end ``E = T - 1 - A`` and peak
+    ``A = int(annihilation * T)`` annihilation steps (at least 1 when ``annihilation > 0``
+    and the cycle can spare it; with none the last step uses ``start_lr``), cycle end
+    ``E = T - 1 - A`` and peak
     ``P = round(pct_start * E)``::
 
         0 <= t <= P :  lr = start_lr + (max_lr - start_lr) * t / P            (warm-up)
@@ -449,11 +451,15 @@ class OneCycle(_FunctionalSchedule):
         _check_range("pct_start", float(pct_start), lo=0.0, hi=1.0)
         _check_range("annihilation", float(annihilation), lo=0.0, hi=1.0, hi_open=True)
         self.pct_start, self.annihilation = float(pct_start), float(annihilation)
-        # at least one annihilation step when asked for any, so that step T-1 is final_lr
+        # at least one annihilation step when asked for any, so that step T-1 is final_lr,
+        # unless the cycle is too short to spare one
         anneal = int(self.annihilation * self.total_steps)
-        self.anneal_steps = max(1, anneal) if self.annihilation > 0 else 0
-        self.cycle_end = self.total_steps - 1 - self.anneal_steps
-        self.peak_step = int(round(self.pct_start * self.cycle_end))
+        for steps in (1, 0) if anneal == 0 and self.annihilation > 0 else (anneal,):
+            self.anneal_steps = steps
+            self.cycle_end = self.total_steps - 1 - steps
+            self.peak_step = int(round(self.pct_start * self.cycle_end))
+            if 0 < self.peak_step < self.cycle_end:
+                break
         if not 0 < self.peak_step < self.cycle_end:
             raise ValueError(
                 f"total_steps={total_steps} is too small for pct_start={pct_start}, "

@@ -253,17 +253,8 @@ class ModelCheckpoint(Callback):
         """The best value of ``monitor`` seen so far (when ``save_best_only``)."""
         return self._monitor.best
 
-    def on_train_begin(self, logs: Logs | None = None) -> None:
-        # The best value lasts as long as the callback (a second fit() must not overwrite
-        # the best file with a worse epoch); a fresh callback on a resumed trainer starts
-        # from the best epoch in the trainer's history.
-        history = getattr(self.trainer, "history", None)
-        if self.save_best_only and math.isinf(self._monitor.best) and history is not None:
-            try:
-                _, best = history.best(self.monitor, self.mode)
-            except (KeyError, ValueError):  # not logged yet
-                return
-            self._monitor.best = best
+    # The best value lasts as long as the callback, as in Keras: a second fit() with the
+    # same callback must not overwrite the best file with a worse epoch.
 
     def on_epoch_end(self, epoch: int, logs: Logs | None = None) -> None:
         if self.save_best_only:

@@ -135,12 +135,19 @@ def _as_array(a: Any, what: str, dtype: np.dtype) -> np.ndarray:
         arr = a.data if isinstance(a, Tensor) else np.asarray(a)
     except ValueError as err:  # ragged nested lists
         raise ValueError(f"{need}; numpy could not make an array of it: {err}") from None
-    if arr.dtype == object:
-        raise TypeError(f"{need}; got {type(a).__name__} of mixed items (an object array)")
+    if arr.dtype == object:  # numbers held as objects (a pandas column) still convert
+        try:
+            arr = arr.astype(dtype)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"{need}; got {type(a).__name__} of items that are not numbers"
+            ) from None
     if arr.ndim == 0:
         raise ValueError(f"{what} must have a sample axis (axis 0), got a scalar")
-    if arr.dtype.kind == "f" and arr.dtype != dtype:
-        arr = arr.astype(dtype)  # the model's float dtype; converted once, not per batch
+    if arr.dtype.kind == "f" and arr.dtype.itemsize >= 4 and arr.dtype != dtype:
+        # float32/float64 data takes the model's float dtype once, not per batch (float16
+        # stays as it is: converting the whole dataset up front would double its memory)
+        arr = arr.astype(dtype)
     return arr
 
 
