@@ -102,6 +102,8 @@ def _seed(root: Tensor, g: Any) -> Tensor:
         return Tensor(np.ones_like(root.data), _copy=False)
     if not isinstance(g, Tensor):
         g = Tensor(np.asarray(g, dtype=root.data.dtype), _copy=False)
+    elif g.dtype != root.dtype and g.dtype.kind in "fc":
+        g = ops.astype(g, root.dtype)  # a float64 seed keeps float32 work float32
     if g.shape != root.shape:
         raise ValueError(
             f"backward() called at {where(user_call_site(2))}: gradient of shape {g.shape} "
@@ -153,6 +155,35 @@ def _fix_grad(fn: Function, x: Tensor, gx: Any, i: int, step: BackwardStep | Non
     return gx
 
 
+def _leading_to(roots: Sequence[Tensor], wanted: set[int]) -> set[int]:
+    """ids of the nodes with a path down to a ``wanted`` tensor: all that ``grad()`` runs.
+
+    The rest of the graph (a part only the leaves need, or one without a backward) is
+    neither run nor freed, so it can still be differentiated later, as in PyTorch.
+    """
+    nodes: dict[int, Function] = {}
+    stack = [r.creator for r in roots if r.creator is not None]
+    while stack:  # every node below the roots (no recursion: graphs may be deep)
+        fn = stack.pop()
+        if id(fn) in nodes:
+            continue
+        nodes[id(fn)] = fn
+        for x in fn.inputs or ():
+            if x.creator is not None and id(x.creator) not in nodes:
+                stack.append(x.creator)
+    needed: set[int] = set()
+    # inputs' creators have lower generations: each node is decided after those below it
+    for fn in sorted(nodes.values(), key=lambda f: f.generation):
+        if fn.inputs is None:
+            needed.add(id(fn))  # released: running it raises the usual error
+            continue
+        for x in fn.inputs:
+            if id(x) in wanted or (x.creator is not None and id(x.creator) in needed):
+                needed.add(id(fn))
+                break
+    return needed
+
+
 def backward(
     roots: Sequence[Tensor],
     root_grads: Sequence[Any] | None = None,
@@ -169,6 +200,7 @@ def backward(
     """
     retain_graph = retain_graph or create_graph
     wanted = None if inputs is None else {id(t) for t in inputs}
+    needed = None if wanted is None else _leading_to(roots, wanted)
     # id -> (tensor, gradient so far); holding the tensor keeps it alive until its
     # creator has run, even after the consumer that referenced it was released.
     grads: dict[int, tuple[Tensor, Tensor]] = {}
@@ -228,7 +260,7 @@ def backward(
             handed.add(id(g.data))
             receive(root, g.data if arrays else g)
             fn = root.creator
-            if fn is not None and id(fn) not in queued:
+            if fn is not None and id(fn) not in queued and (needed is None or id(fn) in needed):
                 queued.add(id(fn))
                 heappush(heap, (-fn.generation, order, fn))
                 order += 1
@@ -320,7 +352,9 @@ def backward(
                         creator = x.creator
                         if creator is None:
                             leaves[key] = x
-                        elif id(creator) not in queued:
+                        elif id(creator) not in queued and (
+                            needed is None or id(creator) in needed
+                        ):
                             queued.add(id(creator))
                             heappush(heap, (-creator.generation, order, creator))
                             order += 1

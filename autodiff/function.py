@@ -310,6 +310,8 @@ class Function:
                 ys = np.asarray(ys)
             out = _new_tensor(ys)
             if record:
+                if getattr(self, "inputs", None) is not None:
+                    raise _reused_error(self)
                 # _record inlined for the single output of nearly every op (one call less)
                 self.inputs = inputs
                 self.generation = gen
@@ -330,6 +332,8 @@ class Function:
 
     def _record(self, tensors: tuple[Tensor, ...], outputs: tuple[Tensor, ...], gen: int) -> None:
         """Link the outputs to this node so backward can find its way back."""
+        if getattr(self, "inputs", None) is not None:
+            raise _reused_error(self)
         self.inputs = tensors
         self.generation = gen
         self.scope = config.scope
@@ -380,6 +384,14 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} '{self.name}'>"
+
+
+def _reused_error(fn: Function) -> RuntimeError:
+    return RuntimeError(
+        f"op '{fn.name}': this {type(fn).__name__} instance is already a node of a graph "
+        f"(recorded at {where(fn.call_site)}); a Function instance is one node, so create "
+        f"a new one per call: {type(fn).__name__}()(...), not one instance called twice"
+    )
 
 
 def _new_tensor(data: np.ndarray) -> Tensor:

@@ -562,3 +562,60 @@ def test_cached_line_numbers_match_the_line_table():
         for code in codes:
             for lasti in range(0, len(code.co_code) + 4, 2):
                 assert _line_of(code, lasti) == reference(code, lasti)
+
+
+def test_grad_runs_only_the_part_of_the_graph_that_leads_to_its_inputs():
+    # It ran (and freed) everything below the roots: h's creator was freed, and a branch
+    # without a backward failed the call, although neither is on the way to the inputs.
+    x = ad.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    h = ad.tanh(x)
+    y = (h**2).sum()
+    (gh,) = ad.grad(y, h)
+    np.testing.assert_allclose(gh.data, 2 * np.tanh([1.0, 2.0]))
+    (h * 3).sum().backward()  # tanh's node is still there
+    np.testing.assert_allclose(x.grad.data, 3 * (1 - np.tanh([1.0, 2.0]) ** 2))
+
+    class NoBackward(ad.Function):
+        def forward(self, a):
+            return a * 2
+
+    w = ad.tensor(np.ones(3), requires_grad=True)
+    (gw,) = ad.grad((NoBackward()(x.sum() * np.ones(3)) * w).sum(), w)
+    np.testing.assert_allclose(gw.data, [6.0, 6.0, 6.0])
+
+
+def test_gradcheck_takes_a_function_that_differentiates_inside():
+    def slope(x):
+        return ad.grad((x**3).sum(), x, create_graph=True)[0]
+
+    assert gradcheck(slope, [np.array([0.3, -0.7, 1.2])])
+    assert gradgradcheck(slope, [np.array([0.3, -0.7, 1.2])])
+
+
+def test_a_seed_of_another_dtype_is_cast_to_the_output_dtype():
+    x = ad.tensor(np.ones(3, np.float32), requires_grad=True)
+    x.backward(ad.tensor(np.ones(3)))  # a float64 seed, straight into a leaf
+    assert x.grad.dtype == np.float32
+    y = x * 2
+    y.retain_grad()
+    y.backward(ad.tensor(np.ones(3)))
+    assert y.grad.dtype == np.float32 and x.grad.dtype == np.float32
+
+
+def test_one_function_instance_is_one_node():
+    class Mul(ad.Function):
+        def forward(self, a, b):
+            return a * b
+
+        def backward(self, gy):
+            a, b = self.inputs
+            return gy * b, gy * a
+
+    x, w = ad.tensor(2.0, requires_grad=True), ad.tensor(3.0, requires_grad=True)
+    mul = Mul()
+    with pytest.raises(RuntimeError, match=r"instance is already a node of a graph"):
+        mul(x, w) + mul(x, x)  # silently gave x.grad 4 and w.grad None
+    again = Mul()
+    again(x, w).backward()
+    again(x, x).backward()  # after backward freed it, the instance may be used again
+    assert x.grad.item() == 3.0 + 4.0

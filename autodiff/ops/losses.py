@@ -44,7 +44,7 @@ class SoftmaxCrossEntropy(Function):
     """Softmax followed by cross entropy, as one node (the lecture's SoftmaxWithLoss)."""
 
     name = "softmax_cross_entropy"
-    rule = "gx = (softmax(x) - t) * gy / N,  gt = -log_softmax(x) * gy / N"
+    rule = "gx = (softmax(x) * sum(t) - t) * gy / N,  gt = -log_softmax(x) * gy / N"
 
     def __init__(self, reduction: str = "mean") -> None:
         _check_reduction(reduction)
@@ -110,7 +110,8 @@ class SoftmaxCrossEntropy(Function):
         if self.labels:
             rows = p.reshape(-1, p.shape[-1])
             rows[np.arange(rows.shape[0]), t.data.reshape(-1)] -= 1
-        else:
+        else:  # d/dx of -sum(t * log_softmax(x)): the rows of t need not sum to 1
+            p *= t.data.sum(axis=-1, keepdims=True)
             p -= t.data
         if self.reduction == "none":
             gy = gy[..., None]
@@ -122,13 +123,13 @@ class SoftmaxCrossEntropy(Function):
     def backward(self, gy: Tensor) -> tuple[Tensor | None, Tensor | None]:
         x, t = self.inputs
         g = self._upstream(gy)
-        if self.labels:
+        gx = None
+        if x.requires_grad and self.labels:
             onehot = np.zeros(x.shape, dtype=x.dtype)
             np.put_along_axis(onehot, t.data[..., None].astype(np.intp), 1, axis=-1)
-            target = constant(onehot)
-        else:
-            target = t
-        gx = (softmax(x, -1) - target) * g if x.requires_grad else None
+            gx = (softmax(x, -1) - constant(onehot)) * g
+        elif x.requires_grad:  # multi-hot or weighted rows: their sums scale the softmax
+            gx = (softmax(x, -1) * t.sum(axis=-1, keepdims=True) - t) * g
         gt = None
         if not self.labels and t.requires_grad:
             gt = -(log_softmax(x, -1) * g)
@@ -170,8 +171,10 @@ def softmax_cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> 
 
     Args:
         logits: unnormalised scores, classes on the last axis: (N, C) or (..., C).
-        target: integer class labels of shape ``logits.shape[:-1]``, or one-hot /
-            probability rows of the logits' shape (then the target is differentiable too).
+        target: integer class labels of shape ``logits.shape[:-1]``, or rows of the
+            logits' shape: one-hot, probabilities, or any non-negative weights (multi-hot;
+            the loss is ``-sum(t * log_softmax(x))`` either way, and the target is
+            differentiable too).
         reduction: ``"mean"`` over samples (default), ``"sum"`` or ``"none"``.
 
     A label outside ``0..C-1`` raises ValueError naming the label, C and the shapes.
@@ -224,7 +227,9 @@ def _softmax_ce_case(draw: Any, st: Any) -> tuple[list[Any], dict[str, Any]]:
         labels = np.random.default_rng(seed).integers(0, classes, size=lead)
         return [x], {"labels": labels, "reduction": reduction}
     raw = draw(st.arrays(lead + (classes,), Domain(0.1, 1.0), salt=1))
-    return [x, raw / raw.sum(axis=-1, keepdims=True)], {"reduction": reduction}
+    if draw(st.booleans()):  # probabilities; otherwise multi-hot-like rows of any sum
+        raw = raw / raw.sum(axis=-1, keepdims=True)
+    return [x, raw], {"reduction": reduction}
 
 
 def _bce_case(draw: Any, st: Any) -> tuple[list[Any], dict[str, Any]]:

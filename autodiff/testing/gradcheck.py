@@ -56,9 +56,24 @@ def _prepare(inputs: Sequence[Any]) -> list[Tensor]:
     return tensors
 
 
-def _weighted_sum(fn: Callable[..., Any], arrays: list[np.ndarray], vs: list[np.ndarray]) -> float:
-    with no_grad():
-        outs = _as_outputs(fn(*[Tensor(a, _copy=False) for a in arrays]))
+def _values(fn: Callable[..., Any], arrays: list[np.ndarray], mode: dict[str, bool]) -> list:
+    """``fn``'s outputs at ``arrays``, evaluated without a graph (cheap) unless ``fn``
+    needs one: a function that differentiates inside (calls ``grad`` or ``backward``)
+    fails without it, and from then on (``mode``) gets inputs that require grad."""
+    if not mode.get("graph"):
+        try:
+            with no_grad():
+                return _as_outputs(fn(*[Tensor(a, _copy=False) for a in arrays]))
+        except RuntimeError:
+            mode["graph"] = True
+    with enable_grad():
+        return _as_outputs(fn(*[Tensor(a, requires_grad=True) for a in arrays]))
+
+
+def _weighted_sum(
+    fn: Callable[..., Any], arrays: list[np.ndarray], vs: list[np.ndarray], mode: dict[str, bool]
+) -> float:
+    outs = _values(fn, arrays, mode)
     return float(sum(np.sum(o.data * v) for o, v in zip(outs, vs)))
 
 
@@ -119,12 +134,15 @@ def gradcheck(
     tensors = _prepare(inputs)
     arrays = [t.data.copy() for t in tensors]
     analytic, vs = _analytic(fn, tensors, rng, create_graph)
+    mode: dict[str, bool] = {}  # whether fn needs a graph to be evaluated (see _values)
 
     if directional:
         us = [rng.standard_normal(a.shape) for a in arrays]
         plus = [a + eps * u for a, u in zip(arrays, us)]
         minus = [a - eps * u for a, u in zip(arrays, us)]
-        numeric = (_weighted_sum(fn, plus, vs) - _weighted_sum(fn, minus, vs)) / (2 * eps)
+        numeric = (_weighted_sum(fn, plus, vs, mode) - _weighted_sum(fn, minus, vs, mode)) / (
+            2 * eps
+        )
         auto = float(sum(np.sum(g * u) for g, u in zip(analytic, us)))
         if not abs(auto - numeric) <= atol + rtol * abs(numeric):
             raise GradcheckError(
@@ -139,9 +157,9 @@ def gradcheck(
         for j in range(flat.size):
             saved = flat[j]
             flat[j] = saved + eps
-            up = _weighted_sum(fn, arrays, vs)
+            up = _weighted_sum(fn, arrays, vs, mode)
             flat[j] = saved - eps
-            down = _weighted_sum(fn, arrays, vs)
+            down = _weighted_sum(fn, arrays, vs, mode)
             flat[j] = saved
             nflat[j] = (up - down) / (2 * eps)
         got = analytic[i]
@@ -196,8 +214,7 @@ def gradgradcheck(
     gradcheck(fn, inputs, eps, atol, rtol, directional, seed, create_graph=True)
     rng = np.random.default_rng(seed + 1)
     tensors = _prepare(inputs)
-    with no_grad():
-        outs = _as_outputs(fn(*[Tensor(t.data, _copy=False) for t in tensors]))
+    outs = _values(fn, [t.data for t in tensors], {})
     vs = [_upstream(rng, o.shape) for o in outs]
     n = len(tensors)
 
