@@ -1,4 +1,7 @@
-"""The demo `make demo` runs: the examples in teaching order (a few minutes on 2 cores).
+"""The demo `make demo` runs: the examples in teaching order.
+
+About 20 s on 2 cores once numba's kernel cache is warm; the first run also compiles the
+kernels (about a minute).
 
 The longer examples (optimizer and initialisation comparisons, the character
 language model, seq2seq addition, vanishing gradients, MNIST) run on their own.

@@ -655,3 +655,36 @@ def test_write_frames_leaves_no_frames_of_a_longer_earlier_run(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         [p.name for p in short] + ["notes.svg"]
     )
+
+
+def test_a_collapsed_drawing_puts_the_output_beside_the_last_box_not_in_a_copy_of_it():
+    import nn
+
+    model = nn.Sequential(nn.Linear(4, 3))
+    loss = nn.CrossEntropyLoss()(model(np.ones((2, 4), np.float32)), np.array([0, 1]))
+    src = viz.forward_graph(loss, depth=2).source
+    assert src.count("CrossEntropyLoss") == 1  # one box; no cluster around the output
+    check_dot(viz.forward_graph(loss, depth=2))
+
+
+def test_unrolled_layers_and_directions_get_steps_of_their_own():
+    import nn
+
+    lstm = nn.LSTM(3, 4, num_layers=2, bidirectional=True, unroll=True)
+    out, _ = lstm(np.ones((3, 2, 3), np.float32))
+    scopes = {node.scope for node in _creators(out)}
+    assert ("LSTM", "l1_reverse", "step0") in scopes and ("LSTM", "l0", "step2") in scopes
+    single, _ = nn.LSTM(3, 4, unroll=True)(np.ones((3, 2, 3), np.float32))
+    assert ("LSTM", "step1") in {node.scope for node in _creators(single)}
+
+
+def _creators(t):
+    seen, stack, out = set(), [t.creator], []
+    while stack:
+        fn = stack.pop()
+        if fn is None or id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        out.append(fn)
+        stack.extend(x.creator for x in fn.inputs)
+    return out

@@ -250,12 +250,17 @@ def emit(sketch: Sketch, opts: Options, name: str = "graph") -> Any:
                 attrs.setdefault("minlen", "2")
         edge_lines.append(f"\t{s} -> {d}{dot_attrs(attrs)}\n")
 
+    box_paths = {box.path for box in boxes.values()}
     for it in sketch.items.values():
         if it.key in rep:
             continue
         attrs = dict(it.attrs)
         attrs["label"] = f"<{it.label}>"
         scope = it.scope if depth is None else it.scope[: depth - 1]
+        # a node left out of a box (the model's output) is drawn beside the box, not in a
+        # second cluster of the same module
+        while scope and any(scope[: len(p)] == p for p in box_paths):
+            scope = scope[:-1]
         place(scope, f"\t{it.key}{dot_attrs(attrs)}\n")
     for box in boxes.values():
         text = _box_label(

@@ -47,6 +47,7 @@ PyTorch (``nn.RNN/LSTM/GRU``)    here
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -522,11 +523,15 @@ class _RNNBase(_RecurrentParams):
                 xws = ad.unstack(xw, time_axis)
                 step, hidden = self._stepper(suffix), self._hidden
                 hs: list[Any] = [None] * steps
-                for t in range(steps - 1, -1, -1) if d else range(steps):
-                    # numbered step scopes let drawings roll the unrolled loop into one box
-                    with ad.name_scope(f"step{t}"):
-                        s = step(xws[t], s)
-                    hs[t] = hidden(s)
+                # numbered step scopes let drawings roll the unrolled loop into one box; with
+                # several layers or directions each recurrence has a scope of its own
+                # ("l1_reverse"), so their steps are not drawn as one
+                several = self.num_layers * self.num_directions > 1
+                with ad.name_scope(suffix[1:]) if several else contextlib.nullcontext():
+                    for t in range(steps - 1, -1, -1) if d else range(steps):
+                        with ad.name_scope(f"step{t}"):
+                            s = step(xws[t], s)
+                        hs[t] = hidden(s)
                 outputs.append(ad.stack_steps(hs, time_axis))
                 finals.append(s)
             layer_input = outputs[0] if len(outputs) == 1 else ad.concatenate(outputs, -1)
