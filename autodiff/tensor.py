@@ -130,18 +130,22 @@ class Tensor:
 
     @property
     def shape(self) -> tuple[int, ...]:
+        """The array's shape (a tuple of ints)."""
         return self.data.shape
 
     @property
     def ndim(self) -> int:
+        """The number of axes."""
         return self.data.ndim
 
     @property
     def size(self) -> int:
+        """The number of elements."""
         return self.data.size
 
     @property
     def dtype(self) -> np.dtype:
+        """The numpy dtype of the values."""
         return self.data.dtype
 
     @property
@@ -151,6 +155,7 @@ class Tensor:
 
     @property
     def T(self) -> Tensor:
+        """The transpose (axes reversed), as ``autodiff.transpose(self)``."""
         return ops.transpose(self)
 
     def __len__(self) -> int:
@@ -241,6 +246,7 @@ class Tensor:
         return self.data.item()
 
     def tolist(self) -> Any:
+        """The values as nested Python lists (no graph)."""
         return self.data.tolist()
 
     # ------------------------------------------------------------ operators
@@ -317,103 +323,135 @@ class Tensor:
 
     # --------------------------------------------------------- method forms
     def astype(self, dtype: Any) -> Tensor:
+        """``x.astype(...)`` is ``autodiff.astype(x, ...)``."""
         return ops.astype(self, dtype)
 
     def reshape(self, *shape: Any) -> Tensor:
+        """``x.reshape(...)`` is ``autodiff.reshape(x, ...)``."""
         if len(shape) == 1 and not isinstance(shape[0], (int, np.integer)):
             shape = shape[0]  # x.reshape((2, 3)) as well as x.reshape(2, 3)
         return ops.reshape(self, shape)
 
     def transpose(self, *axes: Any) -> Tensor:
+        """``x.transpose(...)`` is ``autodiff.transpose(x, ...)``."""
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
         return ops.transpose(self, axes or None)
 
     def swapaxes(self, axis1: int, axis2: int) -> Tensor:
+        """``x.swapaxes(...)`` is ``autodiff.swapaxes(x, ...)``."""
         return ops.swapaxes(self, axis1, axis2)
 
     def flatten(self, start_axis: int = 0) -> Tensor:
+        """``x.flatten(...)`` is ``autodiff.flatten(x, ...)``."""
         return ops.flatten(self, start_axis)
 
     def squeeze(self, axis: Any = None) -> Tensor:
+        """``x.squeeze(...)`` is ``autodiff.squeeze(x, ...)``."""
         return ops.squeeze(self, axis)
 
     def expand_dims(self, axis: Any) -> Tensor:
+        """``x.expand_dims(...)`` is ``autodiff.expand_dims(x, ...)``."""
         return ops.expand_dims(self, axis)
 
     def broadcast_to(self, shape: tuple[int, ...]) -> Tensor:
+        """``x.broadcast_to(...)`` is ``autodiff.broadcast_to(x, ...)``."""
         return ops.broadcast_to(self, shape)
 
     def sum_to(self, shape: tuple[int, ...]) -> Tensor:
+        """``x.sum_to(...)`` is ``autodiff.sum_to(x, ...)``."""
         return ops.sum_to(self, shape)
 
     def sum(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """``x.sum(...)`` is ``autodiff.sum(x, ...)``."""
         return ops.sum(self, axis, keepdims)
 
     def mean(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """``x.mean(...)`` is ``autodiff.mean(x, ...)``."""
         return ops.mean(self, axis, keepdims)
 
     def var(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+        """``x.var(...)`` is ``autodiff.var(x, ...)``."""
         return ops.var(self, axis, keepdims, ddof)
 
     def std(self, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tensor:
+        """``x.std(...)`` is ``autodiff.std(x, ...)``."""
         return ops.std(self, axis, keepdims, ddof)
 
     def max(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """``x.max(...)`` is ``autodiff.max(x, ...)``."""
         return ops.max(self, axis, keepdims)
 
     def min(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """``x.min(...)`` is ``autodiff.min(x, ...)``."""
         return ops.min(self, axis, keepdims)
 
     def argmax(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """``x.argmax(...)`` is ``autodiff.argmax(x, ...)``."""
         return ops.argmax(self, axis, keepdims)
 
     def argmin(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """``x.argmin(...)`` is ``autodiff.argmin(x, ...)``."""
         return ops.argmin(self, axis, keepdims)
 
     def logsumexp(self, axis: Any = None, keepdims: bool = False) -> Tensor:
+        """``x.logsumexp(...)`` is ``autodiff.logsumexp(x, ...)``."""
         return ops.logsumexp(self, axis, keepdims)
 
     def exp(self) -> Tensor:
+        """``x.exp(...)`` is ``autodiff.exp(x, ...)``."""
         return ops.exp(self)
 
     def log(self) -> Tensor:
+        """``x.log(...)`` is ``autodiff.log(x, ...)``."""
         return ops.log(self)
 
     def sqrt(self) -> Tensor:
+        """``x.sqrt(...)`` is ``autodiff.sqrt(x, ...)``."""
         return ops.sqrt(self)
 
     def abs(self) -> Tensor:
+        """``x.abs(...)`` is ``autodiff.abs(x, ...)``."""
         return ops.abs(self)
 
     def sin(self) -> Tensor:
+        """``x.sin(...)`` is ``autodiff.sin(x, ...)``."""
         return ops.sin(self)
 
     def cos(self) -> Tensor:
+        """``x.cos(...)`` is ``autodiff.cos(x, ...)``."""
         return ops.cos(self)
 
     def tanh(self) -> Tensor:
+        """``x.tanh(...)`` is ``autodiff.tanh(x, ...)``."""
         return ops.tanh(self)
 
     def sigmoid(self) -> Tensor:
+        """``x.sigmoid(...)`` is ``autodiff.sigmoid(x, ...)``."""
         return ops.sigmoid(self)
 
     def relu(self) -> Tensor:
+        """``x.relu(...)`` is ``autodiff.relu(x, ...)``."""
         return ops.relu(self)
 
     def clip(self, low: Any = None, high: Any = None) -> Tensor:
+        """``x.clip(...)`` is ``autodiff.clip(x, ...)``."""
         return ops.clip(self, low, high)
 
     def softmax(self, axis: int = -1) -> Tensor:
+        """``x.softmax(...)`` is ``autodiff.softmax(x, ...)``."""
         return ops.softmax(self, axis)
 
     def log_softmax(self, axis: int = -1) -> Tensor:
+        """``x.log_softmax(...)`` is ``autodiff.log_softmax(x, ...)``."""
         return ops.log_softmax(self, axis)
 
     def matmul(self, other: Any) -> Tensor:
+        """``x.matmul(...)`` is ``autodiff.matmul(x, ...)``."""
         return ops.matmul(self, other)
 
     def pow(self, exponent: Any) -> Tensor:
+        """``x.pow(...)`` is ``autodiff.pow(x, ...)``."""
         return ops.pow(self, exponent)
 
 
