@@ -18,7 +18,7 @@ from .tensor import DEFAULT_FLOAT, Tensor, tensor  # isort: skip
 from . import registry
 from .anomaly import AnomalyError, detect_anomaly, is_anomaly_enabled
 from .diagnostics import GraphGrowthWarning, GraphStats, graph_stats
-from .engine import BackwardStep, grad, record_backward
+from .engine import BackwardStep, NoGraphError, grad, record_backward
 from .function import (
     Function,
     current_scope,
@@ -49,6 +49,7 @@ __all__ = [
     "current_scope",
     "record_backward",
     "BackwardStep",
+    "NoGraphError",
     "numerical_diff",
     "numerical_gradient",
     "registry",

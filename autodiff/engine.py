@@ -31,7 +31,12 @@ from .function import Function, config, retyped, set_grad_enabled, user_call_sit
 from .function import _new_tensor as _wrap
 from .tensor import Tensor
 
-__all__ = ["backward", "grad", "BackwardStep", "record_backward"]
+__all__ = ["backward", "grad", "BackwardStep", "record_backward", "NoGraphError"]
+
+
+class NoGraphError(RuntimeError):
+    """``backward()`` or ``grad()`` asked for a gradient through a tensor without a graph
+    (it does not require grad, or was computed under ``no_grad``)."""
 
 
 @dataclass
@@ -155,8 +160,9 @@ def _fix_grad(fn: Function, x: Tensor, gx: Any, i: int, step: BackwardStep | Non
     return gx
 
 
-def _leading_to(roots: Sequence[Tensor], wanted: set[int]) -> set[int]:
-    """ids of the nodes with a path down to a ``wanted`` tensor: all that ``grad()`` runs.
+def _leading_to(roots: Sequence[Tensor], wanted: set[int]) -> tuple[set[int], int]:
+    """ids of the nodes with a path down to a ``wanted`` tensor (all that ``grad()`` runs),
+    and how many nodes the graph below the roots has (for the growth monitor).
 
     The rest of the graph (a part only the leaves need, or one without a backward) is
     neither run nor freed, so it can still be differentiated later, as in PyTorch.
@@ -181,7 +187,7 @@ def _leading_to(roots: Sequence[Tensor], wanted: set[int]) -> set[int]:
             if id(x) in wanted or (x.creator is not None and id(x.creator) in needed):
                 needed.add(id(fn))
                 break
-    return needed
+    return needed, len(nodes)
 
 
 def backward(
@@ -200,7 +206,7 @@ def backward(
     """
     retain_graph = retain_graph or create_graph
     wanted = None if inputs is None else {id(t) for t in inputs}
-    needed = None if wanted is None else _leading_to(roots, wanted)
+    needed, graph_size = (None, 0) if wanted is None else _leading_to(roots, wanted)
     # id -> (tensor, gradient so far); holding the tensor keeps it alive until its
     # creator has run, even after the consumer that referenced it was released.
     grads: dict[int, tuple[Tensor, Tensor]] = {}
@@ -250,7 +256,7 @@ def backward(
     with set_grad_enabled(create_graph):
         for i, root in enumerate(roots):
             if not root.requires_grad:
-                raise RuntimeError(
+                raise NoGraphError(
                     f"backward() called at {where(user_call_site(1))}: output {i} (shape "
                     f"{root.shape}) does not require grad: none of "
                     "the tensors it was computed from has requires_grad=True, or it was "
@@ -377,7 +383,9 @@ def backward(
             if anomaly:
                 _anomaly.state.node = outer_node
         if growth.enabled:
-            growth.observe(roots[0], count)
+            # the whole graph's size: grad() runs only part of it, a part that depends on
+            # the inputs asked for, which is no sign of growth
+            growth.observe(roots[0], count if needed is None else graph_size)
 
         if wanted is not None:
             return {key: _as_tensor(grads[key][1]) for key in wanted if key in grads}
@@ -445,7 +453,7 @@ def grad(
         retain_graph = create_graph
     for i, x in enumerate(ins):
         if not isinstance(x, Tensor) or not x.requires_grad:
-            raise RuntimeError(f"grad(): input {i} does not require grad")
+            raise NoGraphError(f"grad(): input {i} does not require grad")
     found = backward(outs, grad_outputs, retain_graph, create_graph, inputs=ins)
     result: list[Tensor | None] = []
     handed: set[int] = set()

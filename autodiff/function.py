@@ -280,6 +280,8 @@ class Function:
 
     def __call__(self, *inputs: Any) -> Any:
         # This is the hottest path of the framework: keep it free of per-call extras.
+        if getattr(self, "inputs", None) is not None:
+            raise _reused_error(self)  # before forward can overwrite what the node saved
         for x in inputs:
             if not isinstance(x, Tensor):
                 inputs = _as_tensors(inputs)
@@ -310,8 +312,6 @@ class Function:
                 ys = np.asarray(ys)
             out = _new_tensor(ys)
             if record:
-                if getattr(self, "inputs", None) is not None:
-                    raise _reused_error(self)
                 # _record inlined for the single output of nearly every op (one call less)
                 self.inputs = inputs
                 self.generation = gen
@@ -332,8 +332,6 @@ class Function:
 
     def _record(self, tensors: tuple[Tensor, ...], outputs: tuple[Tensor, ...], gen: int) -> None:
         """Link the outputs to this node so backward can find its way back."""
-        if getattr(self, "inputs", None) is not None:
-            raise _reused_error(self)
         self.inputs = tensors
         self.generation = gen
         self.scope = config.scope

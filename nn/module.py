@@ -184,6 +184,14 @@ class Module:
                 "assigning parameters or sub-modules"
             )
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Copies and pickles are named afresh at their first call: the weak reference to
+        # the root that named this module can be neither pickled nor shared with a copy.
+        state = dict(self.__dict__)
+        state["_owner"] = None
+        state["_named_at"] = -1
+        return state
+
     def __setattr__(self, name: str, value: Any) -> None:
         global _structure_version
         if isinstance(value, Parameter):
@@ -516,7 +524,8 @@ class Module:
         if _call_depth == 0:
             _root_scope_start = len(ad.current_scope())
             _root = self
-            if self._named_at != _structure_version:
+            # (a deep copy still points at the original's weak reference: name it afresh)
+            if self._named_at != _structure_version or owner is None or owner() is not self:
                 self._refresh_names()
             scope = path = None
         elif owner is not None and owner() is _root:

@@ -4,6 +4,7 @@ import gc
 import runpy
 import sys
 import tracemalloc
+import warnings
 import weakref
 from pathlib import Path
 
@@ -619,3 +620,47 @@ def test_one_function_instance_is_one_node():
     again(x, w).backward()
     again(x, x).backward()  # after backward freed it, the instance may be used again
     assert x.grad.item() == 3.0 + 4.0
+
+
+def test_a_refused_reuse_leaves_the_live_node_intact():
+    class Relu(ad.Function):
+        def forward(self, x):
+            self.mask = x <= 0
+            return np.where(self.mask, 0.0, x)
+
+        def backward(self, gy):
+            return gy * ad.tensor((~self.mask).astype(gy.dtype))
+
+    x1, x2 = ad.tensor([1.0, 2.0], requires_grad=True), ad.tensor([-1.0, -2.0])
+    relu = Relu()
+    y1 = relu(x1)
+    for attempt in (lambda: relu(x2), lambda: ad.no_grad()(lambda: relu(x2))()):
+        with pytest.raises(RuntimeError, match="already a node"):
+            attempt()
+    y1.sum().backward()
+    np.testing.assert_array_equal(x1.grad.data, [1.0, 1.0])  # forward did not run again
+
+
+def test_gradcheck_reports_a_function_error_it_did_not_cause():
+    def f(x):
+        if not ad.is_grad_enabled():
+            raise RuntimeError("inference path is broken")
+        return ad.tanh(x) * 2
+
+    with pytest.raises(RuntimeError, match="inference path is broken"):
+        gradcheck(f, [np.array([0.1, 0.2])])
+
+
+def test_a_sweep_of_grad_calls_over_one_graph_is_not_growth():
+    rng = np.random.default_rng(0)
+    w = ad.tensor(rng.standard_normal((4, 4)) * 0.5, requires_grad=True)
+    h = ad.tensor(np.zeros((1, 4)), requires_grad=True)
+    hs = []
+    for _ in range(12):
+        h = ad.tanh(h @ w + 1.0)
+        hs.append(h)
+    loss = (h * h).sum()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ad.GraphGrowthWarning)
+        for t in reversed(range(12)):  # d loss / d h_t for every step: one graph, not growing
+            ad.grad(loss, hs[t], retain_graph=True)

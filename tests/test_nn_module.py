@@ -655,3 +655,14 @@ def test_slicing_a_sequential_subclass_without_its_own_constructor_keeps_the_cla
 
     block = Residual(nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 2))
     assert type(block[:2]) is Residual
+
+
+def test_copies_and_pickles_of_a_called_model_name_their_own_layers():
+    import pickle
+
+    net = _Blocks()
+    x = ad.tensor(np.ones((1, 3), np.float32), requires_grad=True)
+    net.blocks[2] = nn.Linear(3, 3)
+    net(x)
+    for other in (copy.deepcopy(net), pickle.loads(pickle.dumps(net))):
+        assert other(x).creator.scope == ("_Blocks", "blocks.2")

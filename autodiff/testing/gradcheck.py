@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..engine import grad
+from ..engine import NoGraphError, grad
 from ..function import enable_grad, no_grad
 from ..tensor import Tensor
 
@@ -64,7 +64,7 @@ def _values(fn: Callable[..., Any], arrays: list[np.ndarray], mode: dict[str, bo
         try:
             with no_grad():
                 return _as_outputs(fn(*[Tensor(a, _copy=False) for a in arrays]))
-        except RuntimeError:
+        except NoGraphError:  # only that: any other error of fn's is fn's to report
             mode["graph"] = True
     with enable_grad():
         return _as_outputs(fn(*[Tensor(a, requires_grad=True) for a in arrays]))
