@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import inspect
 import sys
 import weakref
 from collections.abc import Callable
@@ -63,7 +64,46 @@ def is_grad_enabled() -> bool:
     return config.grad_enabled
 
 
-class set_grad_enabled(contextlib.ContextDecorator):
+class _ContextDecorator(contextlib.ContextDecorator):
+    """A ContextDecorator that also covers generator functions.
+
+    Decorating a generator function with a plain ContextDecorator covers only the call
+    that creates the generator: its body runs later, outside the context. Here every
+    resumption of the body runs inside a fresh context, and the caller's setting is back
+    in force while the generator is suspended at a ``yield``.
+    """
+
+    def __call__(self, func: Callable) -> Callable:
+        if not inspect.isgeneratorfunction(func):
+            return super().__call__(func)
+        make = self._recreate_cm
+
+        @functools.wraps(func)
+        def generator(*args: Any, **kwargs: Any) -> Any:
+            try:
+                with make():
+                    body = func(*args, **kwargs)
+                    value = body.send(None)
+                while True:
+                    try:
+                        sent = yield value
+                    except GeneratorExit:
+                        with make():
+                            body.close()
+                        raise
+                    except BaseException as error:  # thrown in by the caller: pass it on
+                        with make():
+                            value = body.throw(error)
+                    else:
+                        with make():
+                            value = body.send(sent)
+            except StopIteration as done:
+                return done.value
+
+        return generator
+
+
+class set_grad_enabled(_ContextDecorator):
     """Context manager (and decorator) that turns graph recording on or off.
 
     Example:
@@ -90,7 +130,8 @@ class set_grad_enabled(contextlib.ContextDecorator):
 class no_grad(set_grad_enabled):
     """Nothing inside is recorded: no graph is kept, outputs do not require grad.
 
-    Works as a context manager and as a decorator.
+    Works as a context manager and as a decorator, also of a generator function: its
+    body runs without recording, while the code consuming it keeps its own setting.
 
     Example:
         >>> import autodiff as ad
@@ -106,13 +147,24 @@ class no_grad(set_grad_enabled):
 
 
 class enable_grad(set_grad_enabled):
-    """Turn recording back on inside a ``no_grad`` block (context or decorator)."""
+    """Turn recording back on inside a ``no_grad`` block (context or decorator).
+
+    Example:
+        >>> import autodiff as ad
+        >>> x = ad.tensor([1.0], requires_grad=True)
+        >>> with ad.no_grad():
+        ...     with ad.enable_grad():
+        ...         y = x * 2
+        ...     z = x * 2
+        >>> y.requires_grad, z.requires_grad
+        (True, False)
+    """
 
     def __init__(self) -> None:
         super().__init__(True)
 
 
-class name_scope(contextlib.ContextDecorator):
+class name_scope(_ContextDecorator):
     """Push ``name`` onto the scope stack; ops created inside remember the path.
 
     ``nn.Module`` uses this so drawings can group nodes by module (``fc1``,
@@ -147,7 +199,16 @@ class name_scope(contextlib.ContextDecorator):
 
 
 def current_scope() -> tuple[str, ...]:
-    """The current name-scope path as a tuple of names."""
+    """The current name-scope path as a tuple of names.
+
+    Example:
+        >>> import autodiff as ad
+        >>> with ad.name_scope("encoder"), ad.name_scope("layer0"):
+        ...     ad.current_scope()
+        ('encoder', 'layer0')
+        >>> ad.current_scope()
+        ()
+    """
     return config.scope
 
 

@@ -189,6 +189,24 @@ class Tensor:
             )
         return float(self.data.item())  # also for shape (1,), which numpy 2 refuses
 
+    def __int__(self) -> int:
+        if self.data.size != 1:
+            raise TypeError(
+                f"only a tensor with one element converts to an int, got shape {self.shape}"
+            )
+        return int(self.data.item())  # truncates toward zero, as int(2.7) does
+
+    def __index__(self) -> int:
+        # Only a 0-d integer tensor stands in for an index (range(t), seq[t]), as a numpy
+        # integer scalar does: a float one would silently truncate, and a shape-(1,) one
+        # would turn numpy's array[t] from a fancy index (an array) into a scalar.
+        if self.data.dtype.kind not in "iu" or self.data.ndim != 0:
+            raise TypeError(
+                f"only a 0-d integer tensor can be used as an index, got shape "
+                f"{self.shape} and dtype {self.data.dtype}"
+            )
+        return int(self.data.item())
+
     def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         # np.array(t) and np.copy(t) ask for a copy (numpy 2 passes copy=True): writing
         # into the result must not change the tensor, whose graph may read it in backward

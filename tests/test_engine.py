@@ -174,6 +174,53 @@ def test_no_grad_context_and_decorator():
     assert ad.is_grad_enabled()
 
 
+def test_no_grad_and_name_scope_decorate_generator_functions():
+    w = ad.tensor([1.0], requires_grad=True)
+
+    @ad.no_grad()
+    def doubled(n):
+        for _ in range(n):
+            received = yield w * 2
+            assert received in (None, "hello")
+        return "done"
+
+    seen = []
+    gen = doubled(3)
+    for y in gen:
+        seen.append(y.requires_grad)
+        assert ad.is_grad_enabled()  # the consumer keeps its own setting between items
+        assert (w * 2).requires_grad
+    assert seen == [False, False, False]
+
+    gen = doubled(2)
+    next(gen)
+    assert gen.send("hello").requires_grad is False
+    with pytest.raises(StopIteration) as stop:
+        next(gen)
+    assert stop.value.value == "done"  # the generator's return value gets through
+
+    @ad.no_grad()
+    def catches():
+        try:
+            yield 1
+        except KeyError:
+            yield ad.is_grad_enabled()  # a thrown exception arrives inside the context
+
+    gen = catches()
+    next(gen)
+    assert gen.throw(KeyError("k")) is False
+    gen.close()
+    assert ad.is_grad_enabled()
+
+    @ad.name_scope("block")
+    def scoped():
+        yield ad.current_scope()
+        yield ad.current_scope()
+
+    assert list(scoped()) == [("block",), ("block",)]
+    assert ad.current_scope() == ()
+
+
 # ------------------------------------------------------------ no recursion
 def test_chain_of_100k_ops_with_default_recursion_limit():
     assert sys.getrecursionlimit() <= 10_000

@@ -340,6 +340,20 @@ def test_np_array_of_a_tensor_is_a_copy_and_float_takes_one_element():
         float(x)
 
 
+def test_int_takes_one_element_and_only_0d_integer_tensors_are_indices():
+    assert int(ad.tensor([2.7])) == 2 and int(ad.tensor(-2.7)) == -2
+    with pytest.raises(TypeError, match=r"one element .* shape \(2,\)"):
+        int(ad.tensor([1.0, 2.0]))
+    three = ad.tensor(np.array(3))
+    assert list(range(three)) == [0, 1, 2] and ["a", "b", "c", "d"][three] == "d"
+    with pytest.raises(TypeError, match="0-d integer tensor"):
+        range(ad.tensor(3.0))  # a float would be truncated silently
+    values = np.arange(10.0)
+    # a shape-(1,) integer tensor stays a fancy index: an array, not a scalar
+    np.testing.assert_array_equal(values[ad.tensor(np.array([2]))], [2.0])
+    assert values[three] == 3.0
+
+
 def test_sigmoid_keeps_its_relative_accuracy_for_negative_inputs():
     x = np.array([-80.0, -20.0, -17.0, -15.0, -10.0, 0.0, 10.0, 100.0])
     exact = 1.0 / (1.0 + np.exp(-x))
