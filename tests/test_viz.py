@@ -200,6 +200,18 @@ def test_forward_options_hide_values_shapes_and_set_direction():
         viz.forward_graph(total, rankdir="UP")
 
 
+def test_views_that_do_not_draw_health_refuse_it_by_keyword():
+    total, _ = apple_bill()
+    for view in (viz.backward_graph, viz.combined_graph, viz.backward_frames):
+        with pytest.raises(TypeError, match=rf"{view.__name__} does not draw \['health'\]"):
+            view(total, health=True)
+        with pytest.raises(TypeError, match="health_range"):
+            view(total, health_range=(1e-3, 1.0))
+    shared = options.Options(health=True, rankdir="LR")  # one style object for every view
+    assert "rankdir=LR" in viz.backward_graph(total, options=shared).source
+    assert "rankdir=LR" in viz.forward_graph(total, options=shared).source
+
+
 def test_forward_shows_grads_after_backward_with_retain_graph():
     total, xs = apple_bill()
     total.backward(retain_graph=True)

@@ -9,7 +9,7 @@ from ..engine import BackwardStep
 from ..tensor import Tensor
 from .labels import describe, esc, fmt_shape, font, tensor_label
 from .layout import emit
-from .options import Options, make_options
+from .options import FORWARD_ONLY, Options, make_options
 from .recording import Recording, from_steps, record
 from .sketch import Item, Sketch, common_scope
 
@@ -158,6 +158,6 @@ def backward_graph(
         >>> "gx0 = gy * x1" in dot.source
         True
     """
-    opts = make_options(options, kwargs)
+    opts = make_options(options, kwargs, "backward_graph", FORWARD_ONLY)
     rec = from_steps(outputs, steps) if steps is not None else record(*outputs)
     return emit(backward_sketch(rec, opts), opts, name="backward")

@@ -16,7 +16,7 @@ from ..tensor import Tensor
 from .forward import tensor_role
 from .labels import describe, esc, font, op_symbol
 from .layout import emit
-from .options import Options, make_options
+from .options import FORWARD_ONLY, Options, make_options
 from .recording import Recording, record
 from .sketch import Item, Sketch
 
@@ -148,6 +148,6 @@ def combined_graph(*outputs: Tensor, options: Options | None = None, **kwargs: A
         True
     """
     kwargs.setdefault("rankdir", "LR" if options is None else options.rankdir)
-    opts = make_options(options, kwargs)
+    opts = make_options(options, kwargs, "combined_graph", FORWARD_ONLY)
     graph = trace(*outputs)
     return emit(combined_sketch(graph, record(*outputs), opts), opts, name="combined")

@@ -13,7 +13,7 @@ from ..graph import trace
 from ..tensor import Tensor
 from .combined import combined_sketch
 from .layout import emit
-from .options import Options, make_options
+from .options import FORWARD_ONLY, Options, make_options
 from .recording import record
 from .rendering import render
 
@@ -35,7 +35,7 @@ def backward_frames(*outputs: Tensor, options: Options | None = None, **kwargs: 
         3
     """
     kwargs.setdefault("rankdir", "LR" if options is None else options.rankdir)
-    opts = make_options(options, kwargs)
+    opts = make_options(options, kwargs, "backward_frames", FORWARD_ONLY)
     graph = trace(*outputs)
     rec = record(*outputs)
     n = len(rec.steps)

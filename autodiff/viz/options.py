@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Options", "SCHEME", "make_options"]
+__all__ = ["Options", "SCHEME", "FORWARD_ONLY", "make_options"]
 
 #: fill colours by role; every view uses the same ones so a learner reads them once
 SCHEME: dict[str, str] = {
@@ -45,7 +45,8 @@ class Options:
             into a single box; ``None`` draws every op.
         repeats: with ``depth``, fold runs of identical chained sibling modules
             (``block0``, ``block1``, ...) into one box marked ``xN``.
-        health: colour tensors by the norm of their gradient on a log scale.
+        health: colour tensors by the norm of their gradient on a log scale (forward
+            view only; the other views refuse it as a keyword).
         health_range: the norms mapped to the two ends of the colour scale.
         names: extra names for tensors, e.g. ``dict(model.named_parameters())``.
         colors: overrides for ``SCHEME`` entries.
@@ -100,8 +101,17 @@ class Options:
         return self._names_by_id.get(id(t), t.name)  # type: ignore[attr-defined]
 
 
-def make_options(options: Options | None, overrides: dict[str, Any]) -> Options:
-    """``options`` (or the defaults) with keyword overrides; unknown keywords raise TypeError.
+#: Options only the forward view draws. Asking another view for them by keyword is an
+#: error rather than a silent no-op; an ``Options`` object that sets them can still be
+#: shared between views.
+FORWARD_ONLY = ("health", "health_range")
+
+
+def make_options(
+    options: Options | None, overrides: dict[str, Any], view: str = "", ignores: tuple = ()
+) -> Options:
+    """``options`` (or the defaults) with keyword overrides; unknown keywords raise TypeError,
+    and so do keywords in ``ignores``, options the calling ``view`` does not draw.
 
     Example:
         >>> from autodiff.viz.options import make_options
@@ -115,4 +125,10 @@ def make_options(options: Options | None, overrides: dict[str, Any]) -> Options:
     unknown = sorted(set(overrides) - known)
     if unknown:
         raise TypeError(f"unknown drawing option(s) {unknown}; known: {sorted(known)}")
+    unused = [name for name in ignores if name in overrides]
+    if unused:
+        raise TypeError(
+            f"{view} does not draw {unused}: they apply to forward_graph only "
+            f"(e.g. forward_graph(loss, health=True))"
+        )
     return dataclasses.replace(base, **overrides)
