@@ -25,6 +25,7 @@ from nn.optim import (
     Adam,
     AdaMax,
     ExponentialSchedule,
+    LRSchedule,
     Momentum,
     Nadam,
     Nesterov,
@@ -648,6 +649,32 @@ def test_power_schedule():
     np.testing.assert_allclose(lr_sequence(sched, 30), want, rtol=1e-12)
     np.testing.assert_allclose([sched.lr_at(int(k)) for k in t], want, rtol=1e-12)
     assert sched.lr_at(10) == pytest.approx(0.1 / 4)
+
+
+def test_a_user_schedule_sets_lr_at_0_on_creation_like_the_built_in_ones():
+    class Warmup(LRSchedule):
+        def __init__(self, optimizer, steps):
+            self.steps = steps  # before super().__init__, which applies lr_at(0)
+            super().__init__(optimizer)
+
+        def lr_at(self, step):
+            return self.base_lrs[0] * min(1.0, (step + 1) / self.steps)
+
+    opt = SGD([P([1.0])], lr=0.4)
+    sched = Warmup(opt, steps=4)
+    assert opt.lr == pytest.approx(0.1)  # the first optimizer step uses lr_at(0)
+    assert [sched.step() for _ in range(4)] == pytest.approx([0.2, 0.3, 0.4, 0.4])
+
+    class Late(LRSchedule):
+        def __init__(self, optimizer):
+            super().__init__(optimizer)
+            self.gamma = 0.5
+
+        def lr_at(self, step):
+            return self.base_lrs[0] * self.gamma**step
+
+    with pytest.raises(AttributeError, match=r"Late.lr_at\(0\) failed .* before calling super"):
+        Late(SGD([P([1.0])], lr=0.4))
 
 
 def test_exponential_schedule_and_group_ratios():

@@ -43,6 +43,18 @@ class Adam(_AdamBase):
     "eps-hat" variant of the paper's sec. 2 / Keras.)  Defaults (PyTorch and Keras):
     ``lr=1e-3``, ``betas=(0.9, 0.999)``, ``eps=1e-8`` (Keras 1e-7), ``weight_decay=0``.
     State: ``step`` (int), ``exp_avg`` (m), ``exp_avg_sq`` (v).
+
+    Example:
+        >>> import numpy as np
+        >>> import nn
+        >>> w = nn.Parameter([1.0, -2.0])
+        >>> opt = nn.optim.Adam([w], lr=0.1)
+        >>> (w * w).sum().backward()  # grad = 2 * w = [2, -4]
+        >>> opt.step()
+        >>> np.round(w.data, 4)  # bias-corrected first step: lr * sign(grad), whatever its scale
+        array([ 0.9, -1.9], dtype=float32)
+        >>> opt.state[w]["step"]
+        1
     """
 
     _state_spec = {"step": int, "exp_avg": "array", "exp_avg_sq": "array"}
@@ -90,6 +102,16 @@ class AdaMax(_AdamBase):
     instead uses ``max(beta2 * u, |g| + eps)``.  Defaults (paper and PyTorch): ``lr=2e-3``,
     ``betas=(0.9, 0.999)``, ``eps=1e-8``, ``weight_decay=0`` (Keras: lr=1e-3, eps=1e-7).
     State: ``step`` (int), ``exp_avg`` (m), ``exp_inf`` (u).
+
+    Example:
+        >>> import numpy as np
+        >>> import nn
+        >>> w = nn.Parameter([1.0, -2.0])
+        >>> opt = nn.optim.AdaMax([w], lr=0.1)
+        >>> (w * w).sum().backward()  # grad = 2 * w = [2, -4]
+        >>> opt.step()
+        >>> np.round(w.data, 4), opt.state[w]["exp_inf"]  # first step lr * sign(grad); u = |grad|
+        (array([ 0.9, -1.9], dtype=float32), array([2., 4.], dtype=float32))
     """
 
     _state_spec = {"step": int, "exp_avg": "array", "exp_inf": "array"}
@@ -146,6 +168,18 @@ class Nadam(_AdamBase):
     ``momentum_decay=4e-3`` (Dozat's 0.004), ``weight_decay=0``
     (Keras: lr=1e-3, eps=1e-7).
     State: ``step`` (int), ``mu_product`` (float), ``exp_avg`` (m), ``exp_avg_sq`` (v).
+
+    Example:
+        >>> import numpy as np
+        >>> import nn
+        >>> w = nn.Parameter([1.0, -2.0])
+        >>> opt = nn.optim.Nadam([w], lr=0.1)
+        >>> (w * w).sum().backward()  # grad = 2 * w = [2, -4]
+        >>> opt.step()
+        >>> np.round(w.data, 4)  # lr * sign(grad), plus the Nesterov look-ahead term (mu_2 * m_hat)
+        array([ 0.8944, -1.8944], dtype=float32)
+        >>> round(opt.state[w]["mu_product"], 4)  # mu_1 = 0.9 * (1 - 0.5 * 0.96**0.004)
+        0.4501
     """
 
     _state_spec = {"step": int, "mu_product": float, "exp_avg": "array", "exp_avg_sq": "array"}

@@ -28,6 +28,18 @@ class AdaGrad(Optimizer):
     ``eps=1e-7`` (the notes' value, also Keras'; PyTorch uses 1e-10),
     ``initial_accumulator_value=0`` (PyTorch; Keras 0.1), ``weight_decay=0``.
     State: ``sum_sq`` (the accumulator G).
+
+    Example:
+        >>> import numpy as np
+        >>> import nn
+        >>> w = nn.Parameter([1.0, -2.0])
+        >>> opt = nn.optim.AdaGrad([w], lr=0.1)
+        >>> for _ in range(2):  # grads [2, -4] then [1.8, -3.8]: G only grows, steps shrink
+        ...     opt.zero_grad()
+        ...     (w * w).sum().backward()
+        ...     opt.step()
+        >>> np.round(w.data, 4), np.round(opt.state[w]["sum_sq"], 4)
+        (array([ 0.8331, -1.8311], dtype=float32), array([ 7.24, 30.44], dtype=float32))
     """
 
     _state_spec = {"sum_sq": "array"}
@@ -77,6 +89,16 @@ class AdaDelta(Optimizer):
     default ``lr=1.0`` is exactly the paper.  Defaults (PyTorch): ``lr=1.0``, ``rho=0.9``,
     ``eps=1e-6``, ``weight_decay=0`` (Keras: lr=1e-3, rho=0.95, eps=1e-7).
     State: ``square_avg`` (E[g^2]) and ``acc_delta`` (E[dx^2]).
+
+    Example:
+        >>> import numpy as np
+        >>> import nn
+        >>> w = nn.Parameter([1.0, -2.0])
+        >>> opt = nn.optim.AdaDelta([w])  # no learning rate to tune (lr=1.0 is the paper)
+        >>> (w * w).sum().backward()  # grad = 2 * w = [2, -4]
+        >>> opt.step()
+        >>> np.round(w.data, 4)  # the first steps are small: ~sqrt(eps / (1 - rho)) = 0.0032
+        array([ 0.9968, -1.9968], dtype=float32)
     """
 
     _state_spec = {"square_avg": "array", "acc_delta": "array"}
@@ -122,6 +144,16 @@ class RMSprop(Optimizer):
     ``lr=0.01``, ``rho=0.99`` (PyTorch calls it ``alpha``), ``eps=1e-8``,
     ``weight_decay=0``.  Keras/Hinton's slides use ``rho=0.9`` (Keras also lr=1e-3,
     eps=1e-7).  No momentum/centered variants.  State: ``square_avg``.
+
+    Example:
+        >>> import numpy as np
+        >>> import nn
+        >>> w = nn.Parameter([1.0, -2.0])
+        >>> opt = nn.optim.RMSprop([w], lr=0.01, rho=0.99)
+        >>> (w * w).sum().backward()  # grad = 2 * w = [2, -4]
+        >>> opt.step()  # E[g^2] = 0.01 * g^2, so the first step is lr * g / (0.1 |g|) = 10 lr
+        >>> np.round(w.data, 4), np.round(opt.state[w]["square_avg"], 4)
+        (array([ 0.9, -1.9], dtype=float32), array([0.04, 0.16], dtype=float32))
     """
 
     _state_spec = {"square_avg": "array"}

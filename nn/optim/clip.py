@@ -31,6 +31,14 @@ def clip_grad_value_(params: Any, clip_value: float) -> None:
 
     ``g <- min(max(g, -c), c)`` elementwise (Keras ``clipvalue``, PyTorch
     ``clip_grad_value_``).  Note it can change the gradient's direction.
+
+    Example:
+        >>> import nn
+        >>> w = nn.Parameter([0.25, -2.0])
+        >>> (w * w).sum().backward()  # grad = 2 * w = [0.5, -4]
+        >>> nn.optim.clip_grad_value_([w], clip_value=1.0)
+        >>> w.grad.data  # elementwise: the direction changed
+        array([ 0.5, -1. ], dtype=float32)
     """
     c = float(clip_value)
     if not c >= 0.0:
@@ -59,6 +67,16 @@ def clip_grad_norm_(params: Any, max_norm: float, error_if_nonfinite: bool = Fal
     Returns the total norm *before* clipping, as a Python float.  With
     ``error_if_nonfinite=True`` a NaN/inf total raises ValueError (otherwise the
     gradients become NaN/0, as in PyTorch).
+
+    Example:
+        >>> import numpy as np
+        >>> import nn
+        >>> a, b = nn.Parameter([1.5]), nn.Parameter([2.0])
+        >>> ((a * a).sum() + (b * b).sum()).backward()  # grads [3] and [4]
+        >>> nn.optim.clip_grad_norm_([a, b], max_norm=1.0)  # global norm before clipping
+        5.0
+        >>> np.round(a.grad.data, 4), np.round(b.grad.data, 4)  # scaled by 1 / 5 together
+        (array([0.6], dtype=float32), array([0.8], dtype=float32))
     """
     max_norm = float(max_norm)
     if not max_norm >= 0.0:
@@ -94,6 +112,15 @@ def apply_max_norm_(params: Any, max_norm: float, axis: int | tuple[int, ...] = 
     ``axis=1``.  For a conv kernel, pass every axis except the output-channel axis.
     The constraint is applied to *every* parameter given, so pass weights only (a 1-d bias
     with ``axis=0`` would be constrained as a single vector).
+
+    Example:
+        >>> import numpy as np
+        >>> import nn
+        >>> w = nn.Parameter([[3.0, 0.3], [4.0, 0.4]])  # (fan_in, fan_out): column norms 5, 0.5
+        >>> nn.optim.apply_max_norm_([w], max_norm=1.0)  # after optimizer.step()
+        >>> np.round(w.data, 4)  # the first column is rescaled to norm 1, the second is kept
+        array([[0.6, 0.3],
+               [0.8, 0.4]], dtype=float32)
     """
     max_norm = float(max_norm)
     if not max_norm >= 0.0:

@@ -103,6 +103,22 @@ class Optimizer:
 
     Subclasses implement :meth:`_init_state` and :meth:`_update` and declare
     ``_state_spec`` (state key -> ``"array"``, ``int`` or ``float``).
+
+    Example:
+        >>> import numpy as np
+        >>> import nn
+        >>> class SignSGD(nn.optim.Optimizer):  # stateless: no _init_state/_state_spec needed
+        ...     def __init__(self, params, lr=0.01, weight_decay=0.0):
+        ...         super().__init__(params, lr=lr, weight_decay=weight_decay)
+        ...     def _update(self, p, g, state, group):  # g: grad (+ L2 term), in p's dtype
+        ...         x = p.data
+        ...         x -= group["lr"] * np.sign(g)  # in place
+        >>> w = nn.Parameter([1.0, -2.0])
+        >>> opt = SignSGD([w], lr=0.5)
+        >>> (w * w).sum().backward()  # grad = 2 * w = [2, -4]
+        >>> opt.step()
+        >>> np.round(w.data, 4)
+        array([ 0.5, -1.5], dtype=float32)
     """
 
     #: state key -> "array" (same shape/dtype as the parameter), int or float

@@ -51,7 +51,21 @@ __all__ = [
 class LRSchedule:
     """Base class: holds the optimizer, the step count and the groups' base learning rates.
 
-    Subclasses implement :meth:`lr_at`.
+    Subclasses implement :meth:`lr_at`. Creating the schedule sets ``lr_at(0)`` on the
+    optimizer, so a subclass sets the attributes ``lr_at`` reads before it calls
+    ``super().__init__(optimizer)`` (as in PyTorch); ``self.base_lrs`` is there already.
+
+    Example:
+        >>> import nn
+        >>> class Halving(nn.optim.LRSchedule):  # lr_at(t) must be a pure function of t
+        ...     def lr_at(self, step):
+        ...         return self.base_lrs[0] * 0.5**step
+        >>> opt = nn.optim.SGD([nn.Parameter([0.0])], lr=0.8)
+        >>> sched = Halving(opt)
+        >>> [sched.step() for _ in range(3)]  # each step() sets opt.lr = lr_at(last_step)
+        [0.4, 0.2, 0.1]
+        >>> opt.lr, sched.last_step
+        (0.1, 3)
     """
 
     def __init__(self, optimizer: Optimizer):
@@ -60,6 +74,22 @@ class LRSchedule:
         self.optimizer = optimizer
         self.last_step = 0
         self.base_lrs = [float(g["lr"]) for g in optimizer.param_groups]
+        if self._applies_on_creation:
+            self._start()
+
+    #: Built-in schedules set their own attributes after this ``__init__`` and call
+    #: ``_start`` themselves (or, like ReduceOnPlateau, keep the optimizer's lr).
+    _applies_on_creation = True
+
+    def _start(self) -> None:
+        try:
+            self._apply(0)
+        except AttributeError as err:
+            raise AttributeError(
+                f"{type(self).__name__}.lr_at(0) failed while the schedule was being created "
+                f"({err}); set the attributes lr_at reads before calling "
+                f"super().__init__(optimizer)"
+            ) from err
 
     # -- to implement
     def lr_at(self, step: int) -> float:
@@ -152,13 +182,10 @@ class LRSchedule:
 
 
 class _FunctionalSchedule(LRSchedule):
-    """A schedule whose lr is a fixed function of t; applies lr_at(0) on creation."""
+    """A schedule whose lr is a fixed function of t; applies lr_at(0) once its own
+    attributes are set (its ``__init__`` ends with ``self._start()``)."""
 
-    def __init__(self, optimizer: Optimizer):
-        super().__init__(optimizer)
-
-    def _start(self) -> None:
-        self._apply(0)
+    _applies_on_creation = False
 
 
 class PowerSchedule(_FunctionalSchedule):
@@ -167,6 +194,17 @@ class PowerSchedule(_FunctionalSchedule):
     After ``s`` steps the lr has dropped to ``lr0 / 2**c``; with ``c=1`` this is the
     "1/t decay" (Keras ``InverseTimeDecay`` with ``decay_rate=1``; Géron, *Hands-On ML*,
     ch. 11).  ``lr0`` defaults to the reference group's lr (see ``get_lr``).
+
+    Example:
+        >>> import nn
+        >>> opt = nn.optim.SGD([nn.Parameter([0.0])], lr=0.1)
+        >>> sched = nn.optim.PowerSchedule(opt, s=10)  # c=1: lr halves after 10 steps
+        >>> [round(sched.lr_at(t), 4) for t in (0, 10, 30)]
+        [0.1, 0.05, 0.025]
+        >>> for _ in range(10):
+        ...     _ = sched.step()  # once per optimizer step (after opt.step())
+        >>> round(opt.lr, 4)
+        0.05
     """
 
     def __init__(self, optimizer: Optimizer, s: float, c: float = 1.0, lr0: float | None = None):
@@ -199,6 +237,17 @@ class ExponentialSchedule(_FunctionalSchedule):
     The lr drops by a factor of 10 every ``s`` steps (Géron, *Hands-On ML*, ch. 11; Keras
     ``ExponentialDecay(decay_rate=0.1, decay_steps=s)``).  ``lr0`` defaults to the
     reference group's lr (see ``get_lr``).
+
+    Example:
+        >>> import nn
+        >>> opt = nn.optim.SGD([nn.Parameter([0.0])], lr=0.1)
+        >>> sched = nn.optim.ExponentialSchedule(opt, s=10)  # lr / 10 every 10 steps
+        >>> [round(sched.lr_at(t), 4) for t in (0, 5, 10, 20)]
+        [0.1, 0.0316, 0.01, 0.001]
+        >>> for _ in range(10):
+        ...     _ = sched.step()
+        >>> round(opt.lr, 4)
+        0.01
     """
 
     def __init__(self, optimizer: Optimizer, s: float, lr0: float | None = None):
@@ -227,6 +276,15 @@ class PiecewiseConstant(_FunctionalSchedule):
     milestone semantics).  Note Keras' ``PiecewiseConstantDecay`` switches one step later
     (it uses ``t <= boundary``).  Needs ``len(values) == len(boundaries) + 1`` and strictly
     increasing non-negative integer boundaries.
+
+    Example:
+        >>> import nn
+        >>> opt = nn.optim.SGD([nn.Parameter([0.0])], lr=1.0)  # overridden by values[0]
+        >>> sched = nn.optim.PiecewiseConstant(opt, boundaries=[2, 4], values=[0.1, 0.01, 0.001])
+        >>> opt.lr  # step 0
+        0.1
+        >>> [sched.step() for _ in range(5)]  # steps 1..5: switches *at* steps 2 and 4
+        [0.1, 0.01, 0.01, 0.001, 0.001]
     """
 
     def __init__(self, optimizer: Optimizer, boundaries: list[int], values: list[float]):
@@ -273,7 +331,18 @@ class ReduceOnPlateau(LRSchedule):
 
     ``lr_at(step)`` replays the recorded lr history (steps ``0 .. last_step``); the future
     is unknown, so later steps raise ValueError.
+
+    Example:
+        >>> import nn
+        >>> opt = nn.optim.SGD([nn.Parameter([0.0])], lr=0.1)
+        >>> sched = nn.optim.ReduceOnPlateau(opt, factor=0.5, patience=1)
+        >>> [sched.step(loss) for loss in (1.0, 0.9, 0.95, 0.95, 0.8)]  # cut on 2nd bad epoch
+        [0.1, 0.1, 0.1, 0.05, 0.05]
+        >>> sched.best, sched.lr_at(3), sched.lr_at(4)  # lr_at replays the recorded history
+        (0.8, 0.1, 0.05)
     """
+
+    _applies_on_creation = False  # it scales the optimizer's current lr
 
     def __init__(
         self,
@@ -423,6 +492,15 @@ class OneCycle(_FunctionalSchedule):
     ``max_momentum`` down to ``base_momentum`` at the peak, back up to ``max_momentum`` at
     ``E`` and stays there.  It sets the group's ``momentum`` (:class:`Momentum`,
     :class:`Nesterov`) or ``betas[0]`` (Adam family); defaults 0.95 / 0.85 (Smith).
+
+    Example:
+        >>> import nn
+        >>> opt = nn.optim.SGD([nn.Parameter([0.0])], lr=0.01)
+        >>> sched = nn.optim.OneCycle(opt, max_lr=1.0, total_steps=10)  # start_lr = 0.1
+        >>> opt.lr  # lr_at(0) is applied immediately
+        0.1
+        >>> [round(sched.lr_at(t), 4) for t in range(10)]  # peak at t=4, annihilation at t=9
+        [0.1, 0.325, 0.55, 0.775, 1.0, 0.775, 0.55, 0.325, 0.1, 0.0001]
     """
 
     def __init__(

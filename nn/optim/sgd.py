@@ -24,6 +24,16 @@ class SGD(Optimizer):
 
     Defaults: ``lr=0.01`` (Keras; PyTorch 2.x uses 1e-3), ``weight_decay=0``.
     Stateless.  For momentum use :class:`Momentum` or :class:`Nesterov`.
+
+    Example:
+        >>> import numpy as np
+        >>> import nn
+        >>> w = nn.Parameter([1.0, -2.0])
+        >>> opt = nn.optim.SGD([w], lr=0.1)
+        >>> (w * w).sum().backward()  # grad = 2 * w = [2, -4]
+        >>> opt.step()
+        >>> np.round(w.data, 4)  # w - 0.1 * grad
+        array([ 0.8, -1.6], dtype=float32)
     """
 
     def __init__(self, params: Any, lr: float = 0.01, weight_decay: float = 0.0):
@@ -51,6 +61,18 @@ class Momentum(Optimizer):
     Defaults: ``lr=0.01`` (Keras), ``momentum=0.9`` (CS231n's usual value; Keras/PyTorch
     default to 0, which would make this plain SGD), ``weight_decay=0``.
     State: ``velocity`` (same shape/dtype as the parameter).
+
+    Example:
+        >>> import numpy as np
+        >>> import nn
+        >>> w = nn.Parameter([1.0])
+        >>> opt = nn.optim.Momentum([w], lr=0.1, momentum=0.9)
+        >>> for _ in range(2):  # constant gradient 3: v = -0.3, then 0.9 * -0.3 - 0.3
+        ...     opt.zero_grad()
+        ...     (3 * w).sum().backward()
+        ...     opt.step()
+        >>> np.round(w.data, 4), np.round(opt.state[w]["velocity"], 4)  # 1 - 0.3 - 0.57
+        (array([0.13], dtype=float32), array([-0.57], dtype=float32))
     """
 
     _state_spec = {"velocity": "array"}
@@ -90,6 +112,18 @@ class Nesterov(Momentum):
     ``p`` plays the role of the look-ahead point ``p + momentum * v`` of Sutskever et al.
 
     Defaults: ``lr=0.01``, ``momentum=0.9``, ``weight_decay=0``.  State: ``velocity``.
+
+    Example:
+        >>> import numpy as np
+        >>> import nn
+        >>> w = nn.Parameter([1.0])
+        >>> opt = nn.optim.Nesterov([w], lr=0.1, momentum=0.9)
+        >>> for _ in range(2):  # constant gradient 3; steps are 0.9 v - 0.3 with the new v
+        ...     opt.zero_grad()
+        ...     (3 * w).sum().backward()
+        ...     opt.step()
+        >>> np.round(w.data, 4)  # 1 - 0.57 - 0.813 (Momentum would give 0.13)
+        array([-0.383], dtype=float32)
     """
 
     def _update(self, p, g, state, group):
