@@ -92,6 +92,17 @@ class Checkpoint:
 
     ``model_state``, ``optimizer_state`` and ``scheduler_state`` are flat dicts of numpy
     arrays (0-d arrays for scalars and text), ready for ``load_state_dict``.
+
+    Example:
+        >>> import os, tempfile
+        >>> import nn
+        >>> path = os.path.join(tempfile.mkdtemp(), "c.npz")
+        >>> _ = save_checkpoint(path, nn.Linear(2, 1), epoch=4, extra={"note": "hi"})
+        >>> ckpt = read_checkpoint(path)
+        >>> ckpt.epoch, ckpt.extra, ckpt.architecture
+        (4, {'note': 'hi'}, [('weight', (2, 1), '<f4'), ('bias', (1,), '<f4')])
+        >>> sorted(ckpt.model_state), ckpt.optimizer_state is None, sorted(ckpt.rng_state)
+        (['bias', 'weight'], True, ['nn', 'numpy'])
     """
 
     path: str
@@ -345,6 +356,21 @@ def load_checkpoint(
     global one), which is what makes a resumed run repeat the original exactly.
 
     Returns the :class:`Checkpoint` (``epoch``, ``extra``, the raw states).
+
+    Example (save, then load into a fresh model and optimizer):
+        >>> import os, tempfile
+        >>> import nn
+        >>> _ = nn.manual_seed(0)
+        >>> model = nn.Linear(2, 1)
+        >>> opt = nn.optim.Adam(model.parameters(), lr=0.01)
+        >>> path = save_checkpoint(os.path.join(tempfile.mkdtemp(), "c.npz"), model, opt, epoch=7)
+        >>> after_save = np.random.rand()
+        >>> fresh = nn.Linear(2, 1)
+        >>> ckpt = load_checkpoint(path, fresh, nn.optim.Adam(fresh.parameters(), lr=0.01))
+        >>> ckpt.epoch, bool((fresh.weight.data == model.weight.data).all())
+        (7, True)
+        >>> np.random.rand() == after_save  # the RNG states were restored too
+        True
     """
     ckpt = read_checkpoint(path)
     path = ckpt.path

@@ -109,7 +109,19 @@ class RemovableHandle:
 
 
 class LoadResult(NamedTuple):
-    """What ``load_state_dict(strict=False)`` skipped: missing and unexpected keys."""
+    """What ``load_state_dict(strict=False)`` skipped: missing and unexpected keys.
+
+    Example:
+        >>> import nn
+        >>> state = nn.Linear(3, 2).state_dict()
+        >>> del state["bias"]
+        >>> state["step"] = 0
+        >>> result = nn.Linear(3, 2).load_state_dict(state, strict=False)
+        >>> result
+        LoadResult(missing_keys=['bias'], unexpected_keys=['step'])
+        >>> result.missing_keys
+        ['bias']
+    """
 
     missing_keys: list[str]
     unexpected_keys: list[str]

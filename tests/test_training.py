@@ -437,6 +437,31 @@ def test_csv_logger_rows(tmp_path):
     assert len(rows) == 6 and [r[0] for r in rows[1:]] == ["0", "1", "2", "3", "4"]
 
 
+def test_callbacks_release_files_and_bars_when_training_raises(tmp_path):
+    x, y = _xor(40)
+    logger = nn.CSVLogger(tmp_path / "log.csv")
+    closed = []
+
+    class Tracks(nn.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch == 1:
+                raise KeyboardInterrupt  # Ctrl-C in the middle of fit
+
+        def on_train_end(self, logs=None):
+            closed.append("on_train_end")
+
+        def close(self):
+            closed.append("close")
+
+    with pytest.raises(KeyboardInterrupt):
+        _trainer(_small_model()).fit(
+            x, y, epochs=3, batch_size=20, callbacks=[logger, Tracks()], verbose=0
+        )
+    assert logger._file is None  # closed: the rows written so far are on disk
+    assert len(list(csv.reader((tmp_path / "log.csv").open()))) == 3  # header + 2 epochs
+    assert closed == ["close"]  # on_train_end is for a finished run only
+
+
 def test_learning_rate_scheduler_changes_the_lr():
     x, y = _xor(40)
     fn = nn.LearningRateScheduler(lambda epoch: 0.1 * 0.5**epoch)

@@ -62,7 +62,14 @@ class Callback:
         """Before the first epoch."""
 
     def on_train_end(self, logs: Logs | None = None) -> None:
-        """After the last epoch (also after an early stop)."""
+        """After the last epoch (also after an early stop); not when training raised."""
+
+    def close(self) -> None:
+        """Release what the callback holds open (a file, a progress bar).
+
+        The trainer calls it whenever ``fit`` ends, also when training raised (an error, or
+        Ctrl-C), after ``on_train_end`` when that ran.
+        """
 
     def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
         """Before epoch ``epoch`` (0-based)."""
@@ -150,6 +157,22 @@ class EarlyStopping(Callback):
 
     After training, ``stopped_epoch`` (None if it never stopped), ``best_epoch`` and
     ``best`` tell what happened.
+
+    Example (fit ``y = 2x``; stop when ``val_loss`` has improved on its best value by less
+    than 0.01 twice in a row, then put back the weights of the best epoch):
+        >>> import numpy as np
+        >>> import nn
+        >>> _ = nn.manual_seed(0)
+        >>> x = np.linspace(-1, 1, 20).reshape(-1, 1)
+        >>> model = nn.Linear(1, 1)
+        >>> stop = nn.EarlyStopping(patience=2, min_delta=0.01, restore_best_weights=True)
+        >>> history = nn.fit(model, x, 2 * x, loss="mse", epochs=20, batch_size=20,
+        ...     optimizer=nn.optim.SGD(model.parameters(), lr=0.5),
+        ...     validation_data=(x, 2 * x), callbacks=[stop], verbose=0)
+        >>> len(history["val_loss"]), stop.best_epoch, stop.stopped_epoch
+        (9, 6, 8)
+        >>> nn.evaluate(model, x, 2 * x, loss="mse", metrics=None)["loss"] == stop.best
+        True
     """
 
     def __init__(
@@ -227,6 +250,23 @@ class ModelCheckpoint(Callback):
     ``saved`` lists ``(epoch, path)`` of every write. Files are written atomically
     with :func:`nn.save_checkpoint`. Runs after the other callbacks (``order = 100``),
     so the schedule has already stepped when the state is saved.
+
+    Example (one file per epoch, named from the template; resume from the first one):
+        >>> import os, tempfile
+        >>> import numpy as np
+        >>> import nn
+        >>> _ = nn.manual_seed(0)
+        >>> x = np.linspace(-1, 1, 20).reshape(-1, 1)
+        >>> model = nn.Linear(1, 1)
+        >>> template = os.path.join(tempfile.mkdtemp(), "model-{epoch:02d}-{loss:.3f}.npz")
+        >>> ckpt = nn.ModelCheckpoint(template)
+        >>> _ = nn.fit(model, x, 2 * x, loss="mse", epochs=3, batch_size=20,
+        ...     optimizer=nn.optim.SGD(model.parameters(), lr=0.5), callbacks=[ckpt], verbose=0)
+        >>> [(epoch, os.path.basename(path)) for epoch, path in ckpt.saved]
+        [(0, 'model-01-1.223.npz'), (1, 'model-02-0.488.npz'), (2, 'model-03-0.195.npz')]
+        >>> trainer = nn.Trainer(nn.Linear(1, 1), "mse", "sgd")
+        >>> trainer.load(ckpt.saved[0][1]).epoch, trainer.epoch
+        (1, 1)
     """
 
     order = 100
@@ -293,6 +333,23 @@ class CSVLogger(Callback):
 
     Rows are flushed as they are written, so the file can be watched during
     training. ``append=True`` continues an existing file (a resumed run).
+
+    Example:
+        >>> import csv, os, tempfile
+        >>> import numpy as np
+        >>> import nn
+        >>> _ = nn.manual_seed(0)
+        >>> x = np.linspace(-1, 1, 20).reshape(-1, 1)
+        >>> model = nn.Linear(1, 1)
+        >>> logger = nn.CSVLogger(os.path.join(tempfile.mkdtemp(), "log.csv"))
+        >>> _ = nn.fit(model, x, 2 * x, loss="mse", epochs=3, batch_size=20,
+        ...     optimizer=nn.optim.SGD(model.parameters(), lr=0.5), callbacks=[logger], verbose=0)
+        >>> with open(logger.path, newline="") as f:
+        ...     rows = list(csv.reader(f))
+        >>> rows[0], len(rows) - 1
+        (['epoch', 'loss', 'lr'], 3)
+        >>> [(epoch, round(float(loss), 3)) for epoch, loss, lr in rows[1:]]
+        [('0', 1.223), ('1', 0.488), ('2', 0.195)]
     """
 
     def __init__(self, path: str | os.PathLike[str], separator: str = ",", append: bool = False):
@@ -325,6 +382,9 @@ class CSVLogger(Callback):
         self._file.flush()
 
     def on_train_end(self, logs: Logs | None = None) -> None:
+        self.close()
+
+    def close(self) -> None:
         if self._file is not None:
             self._file.close()
             self._file = None
@@ -424,6 +484,18 @@ class ProgressBar(Callback):
     (``verbose=2``, or when tqdm is not installed), or nothing (``verbose=0``).
 
     ``fit(verbose=...)`` adds one automatically unless you pass your own.
+
+    Example (one line per epoch: the epoch's logs, then its duration):
+        >>> import numpy as np
+        >>> import nn
+        >>> _ = nn.manual_seed(0)
+        >>> x = np.linspace(-1, 1, 20).reshape(-1, 1)
+        >>> model = nn.Linear(1, 1)
+        >>> _ = nn.fit(model, x, 2 * x, loss="mse", epochs=2, batch_size=20,
+        ...     optimizer=nn.optim.SGD(model.parameters(), lr=0.5),
+        ...     callbacks=[nn.ProgressBar(verbose=2)])  # doctest: +ELLIPSIS
+        epoch 1/2 - loss: 1.223 - lr: 0.5 - ...s
+        epoch 2/2 - loss: 0.488 - lr: 0.5 - ...s
     """
 
     order = -100
@@ -482,6 +554,9 @@ class ProgressBar(Callback):
             print(f"{head} - {text} - {seconds:.2f}s", file=self.file, flush=True)
 
     def on_train_end(self, logs: Logs | None = None) -> None:
+        self.close()
+
+    def close(self) -> None:
         if self._bar is not None:
             self._bar.close()
             self._bar = None

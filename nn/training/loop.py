@@ -357,6 +357,8 @@ class Trainer:
                 cb.on_train_end({})
         finally:
             self.model.train(was_training)
+            for cb in cbs:
+                cb.close()  # files and progress bars, also when training raised
         return self.history
 
     def _callback_list(self, extra: Iterable[Callback], verbose: int) -> list[Callback]:
