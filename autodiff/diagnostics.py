@@ -73,6 +73,21 @@ class GraphStats:
         leaves: number of distinct leaf tensors reached.
         released: nodes already freed by a backward (their inputs are gone).
         by_op: node count per op name.
+
+    Example (the apple bill: 2 apples at 100, 3 oranges at 150, 10% tax):
+        >>> import autodiff as ad
+        >>> apple, n = ad.tensor(100.0, requires_grad=True), ad.tensor(2.0, requires_grad=True)
+        >>> orange, m = ad.tensor(150.0, requires_grad=True), ad.tensor(3.0, requires_grad=True)
+        >>> tax = ad.tensor(1.1, requires_grad=True)
+        >>> bill = (apple * n + orange * m) * tax
+        >>> s = ad.graph_stats(bill)
+        >>> s.nodes, s.depth, s.leaves, s.by_op
+        (4, 3, 5, {'mul': 3, 'add': 1})
+        >>> print(s)
+        4 nodes, depth 3, 5 leaves, 3.6e-05 MB held by saved arrays
+        >>> bill.backward()  # frees the graph: only the released root is left to see
+        >>> ad.graph_stats(bill).released
+        1
     """
 
     nodes: int

@@ -45,6 +45,16 @@ class BackwardStep:
 
     ``reduced`` lists ``(input_index, grad_shape, input_shape)`` for every
     gradient the engine summed back to a broadcast input's shape.
+
+    Example (the ``mul`` step sums ``b``'s gradient from shape (2,) back to a scalar):
+        >>> import autodiff as ad
+        >>> x, b = ad.tensor([1.0, 2.0], requires_grad=True), ad.tensor(3.0, requires_grad=True)
+        >>> with ad.record_backward() as steps:
+        ...     (x * b).sum().backward()
+        >>> [(s.fn.name, s.reduced) for s in steps]
+        [('sum', []), ('mul', [(1, (2,), ())])]
+        >>> steps[1].grad_outputs, steps[1].grad_inputs
+        ((Tensor([1., 1.]),), (Tensor([3., 3.]), Tensor(3.)))
     """
 
     fn: Function
@@ -203,6 +213,19 @@ def backward(
     that requires grad (and of non-leaves that called ``retain_grad()``). With
     ``inputs`` given, nothing is written to ``.grad``: the gradients of those
     tensors are returned in a dict keyed by ``id``.
+
+    Example (the apple bill: 2 apples at 100 with 10% tax):
+        >>> import autodiff as ad
+        >>> from autodiff.engine import backward
+        >>> apple, n = ad.tensor(100.0, requires_grad=True), ad.tensor(2.0, requires_grad=True)
+        >>> tax = ad.tensor(1.1, requires_grad=True)
+        >>> bill = apple * n * tax
+        >>> got = backward([bill], inputs=[n], retain_graph=True)  # returned, not stored
+        >>> round(float(got[id(n)]), 2), n.grad is None
+        (110.0, True)
+        >>> backward([bill])  # what bill.backward() runs: accumulate into .grad
+        >>> round(float(apple.grad), 2), round(float(n.grad), 2), round(float(tax.grad), 2)
+        (2.2, 110.0, 200.0)
     """
     retain_graph = retain_graph or create_graph
     wanted = None if inputs is None else {id(t) for t in inputs}

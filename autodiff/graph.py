@@ -40,6 +40,19 @@ class Node:
         shapes, dtypes: shape and dtype of each output (known even for dead outputs).
         scope: the module path the op was created in, e.g. ``("encoder", "fc1")``.
         generation: depth from the leaves (a node comes after all of its producers).
+
+    Example (the apple bill: 2 apples at 100 with 10% tax):
+        >>> import autodiff as ad
+        >>> apple, n = ad.tensor(100.0, requires_grad=True), ad.tensor(2.0)
+        >>> tax = ad.tensor(1.1, requires_grad=True, name="tax")
+        >>> bill = apple * n * tax
+        >>> node = ad.graph.trace(bill).nodes[-1]  # the last op: (apple * n) * tax
+        >>> node, node.op, node.generation, node.dtypes
+        (<Node mul ((),)>, 'mul', 1, (dtype('float32'),))
+        >>> node.rule
+        'gx0 = gy * x1, gx1 = gy * x0'
+        >>> float(node.inputs[0].data), node.inputs[1].name, node.outputs[0] is bill
+        (200.0, 'tax', True)
     """
 
     __slots__ = ("fn", "inputs", "outputs")

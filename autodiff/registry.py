@@ -40,6 +40,16 @@ class Domain:
     Values are uniform in ``[low, high]`` but at least ``margin`` away from
     each point in ``avoid`` (kinks like 0 for ``abs``, where finite
     differences would straddle a non-differentiable point).
+
+    Example (``abs`` is drawn away from its kink at 0; ``log`` from positive values):
+        >>> import autodiff as ad
+        >>> from autodiff.registry import Domain
+        >>> ad.registry.get("abs").domains
+        (Domain(low=-2.0, high=2.0, avoid=(0.0,), margin=0.05),)
+        >>> ad.registry.get("log").domains[0] == ad.registry.POSITIVE
+        True
+        >>> Domain(0.1, 5.0)  # for your own op defined on (0, inf)
+        Domain(low=0.1, high=5.0, avoid=(), margin=0.05)
     """
 
     low: float = -2.0
@@ -78,6 +88,16 @@ class OpInfo:
         smooth: run a second-order check (gradgradcheck) too.
         differentiable: False for ops like argmax (checked for "no graph" only).
         atol, rtol: tolerances for the float64 gradient checks.
+
+    Example (the apple bill's ``mul``: two inputs that broadcast together):
+        >>> import autodiff as ad
+        >>> info = ad.registry.get("mul")
+        >>> info.name, info.shapes, len(info.domains), info.smooth, info.differentiable
+        ('mul', 'broadcast', 2, True, True)
+        >>> [f.__name__ for f in info.functions]
+        ['Mul']
+        >>> info.fn(ad.tensor(100.0), ad.tensor(2.0))
+        Tensor(200.)
     """
 
     name: str
@@ -128,7 +148,17 @@ def unregister(name: str) -> None:
 
 
 def get(name: str) -> OpInfo:
-    """The registered ``OpInfo`` called ``name``."""
+    """The registered ``OpInfo`` called ``name``.
+
+    Example:
+        >>> import autodiff as ad
+        >>> ad.registry.get("tanh").fn is ad.tanh
+        True
+        >>> ad.registry.get("no_such_op")
+        Traceback (most recent call last):
+            ...
+        KeyError: "no op named 'no_such_op' is registered"
+    """
     try:
         return _REGISTRY[name]
     except KeyError:
@@ -136,5 +166,14 @@ def get(name: str) -> OpInfo:
 
 
 def all_ops() -> list[OpInfo]:
-    """Every registered op, in registration order."""
+    """Every registered op, in registration order.
+
+    Example:
+        >>> import autodiff as ad
+        >>> names = [info.name for info in ad.registry.all_ops()]
+        >>> "mul" in names and "conv2d" in names
+        True
+        >>> [info.name for info in ad.registry.all_ops() if not info.differentiable]
+        ['argmax', 'argmin']
+    """
     return list(_REGISTRY.values())

@@ -26,6 +26,17 @@ def as_array(data: Any, like: np.dtype | None = None) -> np.ndarray:
     they meet (``like``), so ``x * 0.5`` and ``x * [1, 2]`` stay float32. Python
     floats and float lists on their own become float32; numpy arrays and numpy
     scalars keep their dtype.
+
+    Example:
+        >>> import numpy as np
+        >>> from autodiff.tensor import as_array
+        >>> as_array(1.1), as_array([100.0, 150.0])
+        (array(1.1, dtype=float32), array([100., 150.], dtype=float32))
+        >>> as_array(2, like=np.dtype("float64")), as_array([2, 3], like=np.dtype("float32"))
+        (array(2.), array([2., 3.], dtype=float32))
+        >>> a = np.array([100.0, 150.0])  # float64: kept, and not copied
+        >>> as_array(a) is a
+        True
     """
     if isinstance(data, np.ndarray):
         return data

@@ -62,7 +62,22 @@ _M_MMAP_THRESHOLD = -3
 
 
 class OpenBLAS(NamedTuple):
-    """Thread controls of the OpenBLAS that numpy uses (process-wide settings)."""
+    """Thread controls of the OpenBLAS that numpy uses (process-wide settings).
+
+    ``openblas()`` returns one (or None for another BLAS); the two functions are raw
+    ``ctypes`` calls.
+
+    Example (run OpenBLAS on one thread for a while, then restore it):
+        >>> from autodiff.kernels import runtime
+        >>> runtime.OpenBLAS._fields
+        ('library', 'set_num_threads', 'get_num_threads')
+        >>> blas = runtime.openblas()
+        >>> if blas is not None:
+        ...     before = blas.get_num_threads()
+        ...     blas.set_num_threads(1)
+        ...     assert blas.get_num_threads() == 1
+        ...     blas.set_num_threads(before)
+    """
 
     library: Any
     set_num_threads: Any
@@ -112,9 +127,10 @@ def openblas() -> OpenBLAS | None:
                 continue
             for setter, getter in _OPENBLAS_SYMBOLS:
                 if hasattr(lib, setter) and hasattr(lib, getter):
-                    get = getattr(lib, getter)
+                    get, put = getattr(lib, getter), getattr(lib, setter)
                     get.restype = ctypes.c_int
-                    _found["blas"] = OpenBLAS(lib, getattr(lib, setter), get)
+                    put.argtypes, put.restype = [ctypes.c_int], None  # void f(int)
+                    _found["blas"] = OpenBLAS(lib, put, get)
                     return _found["blas"]
     return _found["blas"]
 

@@ -46,7 +46,19 @@ __all__ = [
 
 
 def shapes(min_dims: int = 0, max_dims: int = 3, min_side: int = 1, max_side: int = 4) -> Any:
-    """Array shapes with ``min_dims..max_dims`` axes of length ``min_side..max_side``."""
+    """Array shapes with ``min_dims..max_dims`` axes of length ``min_side..max_side``.
+
+    Example:
+        >>> import numpy as np
+        >>> import autodiff as ad
+        >>> from hypothesis import given
+        >>> from autodiff.testing import strategies as st
+        >>> @given(st.shapes(min_dims=1, max_dims=2, max_side=3))
+        ... def test_sum_of_ones_counts_elements(shape):
+        ...     assert 1 <= len(shape) <= 2 and max(shape) <= 3
+        ...     assert ad.tensor(np.ones(shape)).sum().item() == np.prod(shape)
+        >>> test_sum_of_ones_counts_elements()
+    """
     return hnp.array_shapes(
         min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side
     )
@@ -60,6 +72,21 @@ def broadcastable_shapes(
 
     With ``expand=True`` returns ``(small, big)`` where ``small`` broadcasts *to*
     ``big`` (the pairs ``broadcast_to`` and ``sum_to`` need).
+
+    Example:
+        >>> import numpy as np
+        >>> import autodiff as ad
+        >>> from hypothesis import given
+        >>> from autodiff.testing import strategies as st
+        >>> @given(st.broadcastable_shapes(2))
+        ... def test_add_broadcasts(shapes):
+        ...     a, b = (ad.tensor(np.zeros(s)) for s in shapes)
+        ...     assert (a + b).shape == np.broadcast_shapes(*shapes)
+        >>> @given(st.broadcastable_shapes(expand=True))
+        ... def test_sum_to(pair):
+        ...     small, big = pair
+        ...     assert ad.sum_to(ad.tensor(np.ones(big)), small).shape == small
+        >>> test_add_broadcasts(); test_sum_to()
     """
     if expand:
         big = draw(shapes(max_dims=max_dims, max_side=max_side))
@@ -84,6 +111,19 @@ def arrays(
 
     Give each input of one call a different ``salt``: hypothesis shrinks seeds
     towards equal values, and equal inputs would be ties for ``maximum``.
+
+    Example (check a gradient on values where the op is defined):
+        >>> import numpy as np
+        >>> import autodiff as ad
+        >>> from hypothesis import given
+        >>> from autodiff.testing import strategies as st
+        >>> from autodiff.registry import POSITIVE
+        >>> from autodiff.testing import gradcheck
+        >>> @given(st.arrays((3,), POSITIVE))
+        ... def test_log_gradient(a):
+        ...     assert a.dtype == np.float64 and np.all((0.2 <= a) & (a <= 3.0))
+        ...     assert gradcheck(ad.log, [a])
+        >>> test_log_gradient()
     """
     seed = draw(hs.integers(0, 2**32 - 1))
     rng = np.random.default_rng([seed, salt])
@@ -97,7 +137,20 @@ def arrays(
 
 @hs.composite
 def bool_arrays(draw: Any, shape: tuple[int, ...]) -> np.ndarray:
-    """A boolean array of ``shape``."""
+    """A boolean array of ``shape``.
+
+    Example:
+        >>> import numpy as np
+        >>> import autodiff as ad
+        >>> from hypothesis import given
+        >>> from autodiff.testing import strategies as st
+        >>> @given(st.arrays((4,)), st.bool_arrays((4,)))
+        ... def test_where_matches_numpy(a, mask):
+        ...     assert mask.dtype == bool and mask.shape == (4,)
+        ...     y = ad.where(mask, ad.tensor(a), 0.0)
+        ...     assert np.array_equal(y.data, np.where(mask, a, 0.0))
+        >>> test_where_matches_numpy()
+    """
     seed = draw(hs.integers(0, 2**32 - 1))
     return np.random.default_rng(seed).random(shape) < 0.5
 
@@ -110,7 +163,20 @@ def tensors(
     dtype: Any = np.float32,
     requires_grad: bool = False,
 ) -> Any:
-    """A ``Tensor`` (random shape unless given) with values in ``domain``."""
+    """A ``Tensor`` (random shape unless given) with values in ``domain``.
+
+    Example:
+        >>> import numpy as np
+        >>> import autodiff as ad
+        >>> from hypothesis import given
+        >>> from autodiff.testing import strategies as st
+        >>> @given(st.tensors(requires_grad=True))
+        ... def test_sum_gradient_is_ones(x):
+        ...     assert x.dtype == np.float32 and x.is_leaf
+        ...     x.sum().backward()
+        ...     assert np.array_equal(x.grad.data, np.ones(x.shape))
+        >>> test_sum_gradient_is_ones()
+    """
     from ..tensor import Tensor
 
     if shape is None:
@@ -120,7 +186,18 @@ def tensors(
 
 @hs.composite
 def axes(draw: Any, ndim: int, allow_none: bool = True, allow_tuple: bool = True) -> Any:
-    """A valid ``axis`` argument for an array with ``ndim`` axes (negatives included)."""
+    """A valid ``axis`` argument for an array with ``ndim`` axes (negatives included).
+
+    Example (``None``, an int or a tuple of ints):
+        >>> import numpy as np
+        >>> import autodiff as ad
+        >>> from hypothesis import given
+        >>> from autodiff.testing import strategies as st
+        >>> @given(st.arrays((2, 3, 4)), st.axes(3))
+        ... def test_sum_matches_numpy(a, axis):
+        ...     assert np.allclose(ad.tensor(a).sum(axis=axis).data, a.sum(axis=axis))
+        >>> test_sum_matches_numpy()
+    """
     choices = []
     if allow_none:
         choices.append("none")
@@ -141,7 +218,19 @@ def axes(draw: Any, ndim: int, allow_none: bool = True, allow_tuple: bool = True
 
 @hs.composite
 def factorizations(draw: Any, size: int) -> tuple[int, ...]:
-    """A shape whose element count is ``size`` (for reshape targets)."""
+    """A shape whose element count is ``size`` (for reshape targets).
+
+    Example:
+        >>> import numpy as np
+        >>> import autodiff as ad
+        >>> from hypothesis import given
+        >>> from autodiff.testing import strategies as st
+        >>> @given(st.factorizations(12))
+        ... def test_reshape(shape):
+        ...     assert np.prod(shape) == 12
+        ...     assert ad.tensor(np.arange(12.0)).reshape(shape).shape == shape
+        >>> test_reshape()
+    """
     dims = []
     rest = size
     while rest > 1 and len(dims) < 3:
@@ -158,7 +247,18 @@ def factorizations(draw: Any, size: int) -> tuple[int, ...]:
 
 @hs.composite
 def indices_for(draw: Any, shape: tuple[int, ...]) -> Any:
-    """An index for an array of ``shape``: ints, slices, integer arrays (with repeats) or masks."""
+    """An index for an array of ``shape``: ints, slices, integer arrays (with repeats) or masks.
+
+    Example:
+        >>> import numpy as np
+        >>> import autodiff as ad
+        >>> from hypothesis import given
+        >>> from autodiff.testing import strategies as st
+        >>> @given(st.arrays((4, 3)), st.indices_for((4, 3)))
+        ... def test_getitem_matches_numpy(a, index):
+        ...     assert np.array_equal(ad.tensor(a)[index].data, a[index])
+        >>> test_getitem_matches_numpy()
+    """
     kind = draw(hs.sampled_from(["basic", "int_array", "mask", "mixed"]))
     if kind == "int_array":
         k = draw(hs.integers(1, 5))
@@ -184,7 +284,19 @@ def indices_for(draw: Any, shape: tuple[int, ...]) -> Any:
 
 @hs.composite
 def op_cases(draw: Any, info: OpInfo) -> tuple[list[np.ndarray], dict[str, Any]]:
-    """Inputs (float64 arrays) and keyword arguments for one call of a registered op."""
+    """Inputs (float64 arrays) and keyword arguments for one call of a registered op.
+
+    Example (the property test the project runs for every op; register yours first):
+        >>> import autodiff as ad
+        >>> from hypothesis import given
+        >>> from autodiff.testing import check_op, strategies as st
+        >>> info = ad.registry.get("maximum")
+        >>> @given(st.op_cases(info))
+        ... def test_maximum(case):
+        ...     arrays, kwargs = case
+        ...     check_op(info, arrays, kwargs)
+        >>> test_maximum()
+    """
     if info.cases is not None:
         return info.cases(draw, _this_module())
     n = len(info.domains)

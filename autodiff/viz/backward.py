@@ -17,7 +17,21 @@ __all__ = ["backward_graph", "backward_sketch", "grad_text"]
 
 
 def grad_text(g: Any, opts: Options) -> str:
-    """Edge label for a gradient: its (small) value and/or its shape."""
+    """Edge label for a gradient: its (small) value and/or its shape.
+
+    A scalar's shape is left out when its value is shown.
+
+    Example:
+        >>> import numpy as np
+        >>> from autodiff.viz.backward import grad_text
+        >>> from autodiff.viz.options import Options
+        >>> grad_text(np.array(2.2), Options())
+        '2.2'
+        >>> grad_text(np.array([2.2, 3.3]), Options()).split("<BR/>")
+        ['[2.2, 3.3]', '<FONT COLOR="#777777" POINT-SIZE="9">(2,)</FONT>']
+        >>> grad_text(np.array([2.2, 3.3]), Options(show_shapes=False))
+        '[2.2, 3.3]'
+    """
     parts = []
     if opts.show_values:
         parts.append(describe(g, opts.precision, opts.max_values, opts.color("bad")))
@@ -43,7 +57,24 @@ def _step_label(i: int, step: BackwardStep, opts: Options) -> str:
 
 
 def backward_sketch(rec: Recording, opts: Options) -> Sketch:
-    """Items and edges of the backward view, built from a recorded backward pass."""
+    """Items and edges of the backward view, built from a recorded backward pass.
+
+    Keys: ``r0`` for the output's seed, ``s0, s1, ...`` for the steps in run order,
+    ``l0, l1, ...`` for the leaves; each edge carries the gradient it passes on.
+
+    Example (the apple bill: 2 apples at 100 with 10% tax):
+        >>> import autodiff as ad
+        >>> from autodiff.viz.backward import backward_sketch
+        >>> from autodiff.viz.options import Options
+        >>> apple, n = ad.tensor(100.0, requires_grad=True), ad.tensor(2.0, requires_grad=True)
+        >>> tax = ad.tensor(1.1, requires_grad=True)
+        >>> sketch = backward_sketch(ad.viz.record(apple * n * tax), Options())
+        >>> [(e.src, e.dst, e.label) for e in sketch.edges]  # doctest: +NORMALIZE_WHITESPACE
+        [('r0', 's0', '1'), ('s0', 's1', '1.1'), ('s0', 'l0', '200'),
+         ('s1', 'l1', '2.2'), ('s1', 'l2', '110')]
+        >>> sketch.items["s0"].label.split("<BR/>")[0]
+        '<B>1. mul</B>'
+    """
     sketch = Sketch()
     index = rec.step_index()
     step_keys = {i: f"s{i}" for i in range(len(rec.steps))}

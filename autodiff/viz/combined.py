@@ -43,7 +43,25 @@ def combined_sketch(
     opts: Options,
     upto: int | None = None,
 ) -> Sketch:
-    """The combined view after the first ``upto`` backward steps (all when None)."""
+    """The combined view after the first ``upto`` backward steps (all when None).
+
+    Gradients the first ``upto`` steps have not computed yet are drawn in white.
+
+    Example (the apple bill: 2 apples at 100 with 10% tax):
+        >>> import autodiff as ad
+        >>> from autodiff.viz.combined import combined_sketch
+        >>> from autodiff.viz.options import Options
+        >>> apple, n = ad.tensor(100.0, requires_grad=True), ad.tensor(2.0, requires_grad=True)
+        >>> bill = apple * n * ad.tensor(1.1, requires_grad=True)
+        >>> graph, rec = ad.graph.trace(bill), ad.viz.record(bill)
+        >>> sketch = combined_sketch(graph, rec, Options())
+        >>> [(e.src, e.dst) for e in sketch.edges]
+        [('t0', 'f0'), ('t1', 'f0'), ('f0', 'f1'), ('t2', 'f1'), ('f1', 'out0')]
+        >>> sketch.edges[0].label  # apple's edge: value 100 over gradient 2.2
+        '<FONT COLOR="#1f3b73">100</FONT><BR/><FONT COLOR="#c0392b">2.2</FONT>'
+        >>> combined_sketch(graph, rec, Options(), upto=1).edges[0].label
+        '<FONT COLOR="#1f3b73">100</FONT><BR/><FONT COLOR="white">2.2</FONT>'
+    """
     sketch = Sketch(graph_attrs={"ordering": "in"})
     index = rec.step_index()
     done = len(rec.steps) if upto is None else upto

@@ -130,7 +130,19 @@ def fmt_values(a: np.ndarray, precision: int = 4) -> str:
 
 @dataclass(frozen=True)
 class Stats:
-    """Summary of an array too large to print: statistics over its finite elements."""
+    """Summary of an array too large to print: statistics over its finite elements.
+
+    ``zeros`` is a fraction of all elements; ``healthy`` means no NaN and no Inf.
+
+    Example:
+        >>> import numpy as np
+        >>> from autodiff.viz.labels import Stats, stats
+        >>> s = stats(np.array([0.0, 3.0, 4.0, np.inf]))
+        >>> s.min, s.max, s.norm, s.zeros, s.infs, s.healthy
+        (0.0, 4.0, 5.0, 0.25, 1, False)
+        >>> Stats(min=1.0, mean=1.0, max=1.0, norm=2.0, zeros=0.0, nans=0, infs=0).healthy
+        True
+    """
 
     min: float
     mean: float

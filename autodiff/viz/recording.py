@@ -28,6 +28,18 @@ class Recording:
         outputs: the tensors backward started from.
         steps: one ``BackwardStep`` per node, in the order the engine ran them.
         grads: ``id(tensor)`` -> total gradient (ndarray) of every tensor reached.
+
+    Example (the apple bill: 2 apples at 100 with 10% tax):
+        >>> import autodiff as ad
+        >>> apple, n = ad.tensor(100.0, requires_grad=True), ad.tensor(2.0, requires_grad=True)
+        >>> rec = ad.viz.record(apple * n * ad.tensor(1.1, requires_grad=True))
+        >>> [s.fn.name for s in rec.steps], round(float(rec.grad_of(apple)), 2), apple.grad
+        (['mul', 'mul'], 2.2, None)
+        >>> subtotal = rec.steps[1].outputs[0]  # apple * n, an intermediate tensor
+        >>> float(subtotal.data), round(float(rec.grad_of(subtotal)), 2)
+        (200.0, 1.1)
+        >>> rec.step_index()[id(subtotal.creator)]
+        1
     """
 
     outputs: tuple[Tensor, ...]

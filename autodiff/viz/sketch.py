@@ -22,6 +22,17 @@ class Item:
     item's structure (op name, shapes) so identical modules can be recognised;
     ``params`` is the number of parameter elements it stands for; ``pinned``
     items (graph outputs, legends) are never folded into a module box.
+
+    Example (a module collapsed with ``depth=1`` becomes one box; a pinned item stays):
+        >>> from autodiff.viz.layout import emit
+        >>> from autodiff.viz.options import Options
+        >>> from autodiff.viz.sketch import Item, Sketch
+        >>> sketch = Sketch()
+        >>> _ = sketch.add(Item("w", "<B>w</B>", {"shape": "box"}, scope=("fc",), params=6))
+        >>> _ = sketch.add(Item("y", "<B>y</B>", {"shape": "box"}, scope=("fc",), pinned=True))
+        >>> src = emit(sketch, Options(depth=1)).source
+        >>> [line.split()[0] for line in src.splitlines()[4:-1]]  # the nodes drawn
+        ['y', 'box_0']
     """
 
     key: str
@@ -37,7 +48,19 @@ class Item:
 
 @dataclass
 class Edge:
-    """One drawn edge; ``label`` is an HTML-label body or empty."""
+    """One drawn edge; ``label`` is an HTML-label body or empty.
+
+    ``attrs`` are Graphviz edge attributes (``color``, ``style``, ``penwidth``...).
+
+    Example:
+        >>> from autodiff.viz.sketch import Edge, Sketch
+        >>> Edge("t0", "f0")
+        Edge(src='t0', dst='f0', label='', attrs={})
+        >>> edge = Sketch().connect("t0", "f0", "100", color="blue")
+        >>> edge.attrs.update(penwidth="2")  # views restyle edges after connecting them
+        >>> edge
+        Edge(src='t0', dst='f0', label='100', attrs={'color': 'blue', 'penwidth': '2'})
+    """
 
     src: str
     dst: str
@@ -47,6 +70,27 @@ class Edge:
 
 @dataclass
 class Sketch:
+    """A drawing before layout: items by key (in data-flow order) and edges between them.
+
+    ``layout.emit`` turns it into a ``graphviz.Digraph``; ``graph_attrs`` go on the
+    graph itself and ``legend`` is drawn as a separate node.
+
+    Example (the apple edge of the bill, as DOT source; no Graphviz program needed):
+        >>> from autodiff.viz.layout import emit
+        >>> from autodiff.viz.options import Options
+        >>> from autodiff.viz.sketch import Item, Sketch
+        >>> sketch = Sketch()
+        >>> _ = sketch.add(Item("a", "<B>apple</B>", {"shape": "box"}))
+        >>> _ = sketch.add(Item("m", "×", {"shape": "circle"}))
+        >>> _ = sketch.connect("a", "m", "100", color="blue")
+        >>> for line in emit(sketch, Options()).source.splitlines():
+        ...     if line.lstrip().startswith(("a ", "m ")):
+        ...         print(line.strip())
+        a [shape="box" label=<<B>apple</B>>]
+        m [shape="circle" label=<×>]
+        a -> m [color="blue" label=<100>]
+    """
+
     items: dict[str, Item] = field(default_factory=dict)
     edges: list[Edge] = field(default_factory=list)
     graph_attrs: dict[str, str] = field(default_factory=dict)
