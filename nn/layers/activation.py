@@ -76,7 +76,8 @@ class PReLU(Module):
 
     Args:
         num_parameters: 1 (one slope shared by all units) or the number of
-            channels C (one slope per channel, axis 1 of (N, C, ...) input).
+            channels C (one slope per channel, axis 1 of (N, C, ...) input); kept
+            as ``num_slopes``.
         init: initial slope.
 
     Example:
@@ -91,24 +92,25 @@ class PReLU(Module):
 
     def __init__(self, num_parameters: int = 1, init: float = 0.25, dtype: Any = np.float32):
         super().__init__()
-        self.num_parameters = num_parameters
+        # Not ``self.num_parameters`` (PyTorch's name): it would hide Module.num_parameters().
+        self.num_slopes = num_parameters
         self.slope = Parameter(np.full(num_parameters, init), dtype=dtype)
 
     def forward(self, x: Any) -> Tensor:
         """x where x > 0, else slope * x."""
         x = as_input(x, self.slope.dtype)
         slope: Tensor = self.slope
-        if self.num_parameters > 1:
-            if x.ndim < 2 or x.shape[1] != self.num_parameters:
+        if self.num_slopes > 1:
+            if x.ndim < 2 or x.shape[1] != self.num_slopes:
                 raise ValueError(
-                    f"{self.describe()} has {self.num_parameters} slopes (one per channel) and "
-                    f"expects input (N, {self.num_parameters}, ...), got shape {x.shape}"
+                    f"{self.describe()} has {self.num_slopes} slopes (one per channel) and "
+                    f"expects input (N, {self.num_slopes}, ...), got shape {x.shape}"
                 )
-            slope = slope.reshape((self.num_parameters,) + (1,) * (x.ndim - 2))
+            slope = slope.reshape((self.num_slopes,) + (1,) * (x.ndim - 2))
         return F.prelu(x, slope)
 
     def extra_repr(self) -> str:
-        return f"num_parameters={self.num_parameters}"
+        return f"num_parameters={self.num_slopes}"
 
 
 class ELU(_Activation):
