@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from .function import no_grad
+
 __all__ = ["numerical_diff", "numerical_gradient"]
 
 
@@ -23,7 +25,17 @@ def numerical_diff(f: Callable[[float], Any], x: float, h: float = 1e-4) -> floa
         >>> round(numerical_diff(lambda x: 0.01 * x**2 + 0.1 * x, 5.0), 6)
         0.2
     """
-    return float((f(x + h) - f(x - h)) / (2 * h))
+    return (_total(f, x + h) - _total(f, x - h)) / (2 * h)
+
+
+def _total(f: Callable[[Any], Any], x: Any) -> float:
+    """The sum of f(x) as a float: f may return a number, an array or a Tensor (a loss).
+
+    Evaluated without recording: a difference quotient needs values, not a graph.
+    """
+    with no_grad():
+        y = f(x)
+    return float(np.sum(getattr(y, "data", y)))
 
 
 def numerical_gradient(
@@ -32,7 +44,8 @@ def numerical_gradient(
     """Gradient of a scalar function of an array, one central difference per element.
 
     ``x`` is perturbed in place and restored, so ``f`` sees the changed values;
-    the result has ``x``'s shape.
+    the result has ``x``'s shape. ``f`` may return a number, an array (summed) or a
+    Tensor, such as a loss computed from a model that reads ``x``.
 
     Example (the gradient of x0^2 + x1^2 at (3, 4) is (6, 8)):
         >>> import numpy as np
@@ -52,9 +65,9 @@ def numerical_gradient(
     for i in range(flat.size):
         saved = flat[i]
         flat[i] = saved + h
-        up = float(np.sum(f(x)))
+        up = _total(f, x)
         flat[i] = saved - h
-        down = float(np.sum(f(x)))
+        down = _total(f, x)
         flat[i] = saved
         gflat[i] = (up - down) / (2 * h)
     return grad

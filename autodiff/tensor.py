@@ -328,6 +328,64 @@ class Tensor:
     def __abs__(self) -> Tensor:
         return ops.abs(self)
 
+    # In-place operators follow PyTorch: ``p -= lr * p.grad`` updates p under no_grad (the
+    # update step of the lecture notes), and is refused on a leaf that requires grad while
+    # recording (Python would otherwise quietly bind a new tensor to ``p``: nothing trains).
+    # Recording on anything else, ``loss += term`` builds a new node, as ``loss + term``.
+    def __iadd__(self, other: Any) -> Tensor:
+        return self._in_place(other, np.add, "+")
+
+    def __isub__(self, other: Any) -> Tensor:
+        return self._in_place(other, np.subtract, "-")
+
+    def __imul__(self, other: Any) -> Tensor:
+        return self._in_place(other, np.multiply, "*")
+
+    def __itruediv__(self, other: Any) -> Tensor:
+        return self._in_place(other, np.true_divide, "/")
+
+    def _in_place(self, other: Any, ufunc: Any, symbol: str) -> Tensor:
+        from .function import config  # (function imports this module)
+
+        if config.grad_enabled:
+            if self.requires_grad and self.creator is None:
+                raise RuntimeError(
+                    f"x {symbol}= y on a leaf tensor that requires grad (shape {self.shape}): "
+                    f"an update step runs under `with autodiff.no_grad():` (or on x.data, as "
+                    f"the optimizers do); to make a new tensor write x = x {symbol} y"
+                )
+            return {"+": Add, "-": Sub, "*": Mul, "/": Div}[symbol]()(self, other)
+        value = other.data if isinstance(other, Tensor) else other
+        try:
+            ufunc(self.data, value, out=self.data, casting="same_kind")
+        except (TypeError, ValueError) as err:
+            raise type(err)(
+                f"x {symbol}= y in place: x has shape {self.shape} and dtype {self.dtype}, y "
+                f"has shape {np.shape(value)}; y must broadcast to x's shape and cast to its "
+                f"dtype ({err})"
+            ) from None
+        return self
+
+    def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
+        # numpy functions compute on the values: np.dot(x, w) returns a plain array outside
+        # the graph, and w would silently get no gradient. A float result from a tensor
+        # that requires grad, while recording, is refused; anything else (np.allclose,
+        # np.argmax, np.sum under no_grad) gets numpy's answer on the values.
+        from .function import config
+
+        result = func(*_values_of(args), **_values_of(kwargs))
+        if config.grad_enabled and _any_requires_grad((args, kwargs)):
+            kind = getattr(np.asarray(result) if np.isscalar(result) else result, "dtype", None)
+            if kind is not None and kind.kind in "fc":
+                name = getattr(func, "__name__", "function")
+                raise TypeError(
+                    f"np.{name} got a Tensor that requires grad and returns a plain array, "
+                    f"outside the graph: the tensor would get no gradient through it. Use the "
+                    f"Tensor operations (x @ w, x.sum(), autodiff.concatenate, autodiff.where, "
+                    f"...); for the values alone pass x.data or work under autodiff.no_grad()"
+                )
+        return result
+
     def __getitem__(self, index: Any) -> Tensor:
         return ops.getitem(self, index)
 
@@ -504,3 +562,24 @@ def tensor(
 # The ops and the engine import Tensor, so they are bound after the class exists.
 from . import engine, ops  # noqa: E402
 from .ops.arithmetic import Add, Div, Mul, Neg, Sub  # noqa: E402
+
+
+def _values_of(obj: Any) -> Any:
+    """``obj`` with every Tensor inside (lists, tuples, dicts) replaced by its array."""
+    if isinstance(obj, Tensor):
+        return obj.data
+    if type(obj) in (list, tuple):
+        return type(obj)(_values_of(o) for o in obj)
+    if type(obj) is dict:
+        return {k: _values_of(v) for k, v in obj.items()}
+    return obj
+
+
+def _any_requires_grad(obj: Any) -> bool:
+    if isinstance(obj, Tensor):
+        return obj.requires_grad
+    if type(obj) in (list, tuple):
+        return any(_any_requires_grad(o) for o in obj)
+    if type(obj) is dict:
+        return any(_any_requires_grad(v) for v in obj.values())
+    return False

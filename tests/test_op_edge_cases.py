@@ -354,6 +354,49 @@ def test_int_takes_one_element_and_only_0d_integer_tensors_are_indices():
     assert values[three] == 3.0
 
 
+def test_in_place_operators_update_under_no_grad_and_refuse_a_leaf_while_recording():
+    w = ad.tensor([1.0, 2.0], requires_grad=True)
+    (w * w).sum().backward()
+    same = w
+    with ad.no_grad():
+        w -= 0.1 * w.grad  # the lecture notes' update step
+        w *= 2
+    assert same is w and w.dtype == np.float32
+    np.testing.assert_allclose(w.data, [1.6, 3.2], rtol=1e-6)
+    with pytest.raises(RuntimeError, match=r"x -= y on a leaf tensor that requires grad"):
+        w -= 1.0
+    w.grad = None
+    loss = (w * 0).sum()
+    first = loss
+    loss += (w * w).sum()  # accumulating a loss while recording builds a new node
+    assert loss is not first and loss.creator is not None
+    loss.backward()
+    np.testing.assert_allclose(w.grad.data, 2 * w.data, rtol=1e-6)
+    with ad.no_grad(), pytest.raises(ValueError, match=r"x \+= y in place: x has shape \(2,\)"):
+        w += np.ones(3)
+
+
+def test_numpy_functions_refuse_to_drop_a_tensor_that_requires_grad_from_the_graph():
+    w = ad.tensor([[1.0], [2.0]], requires_grad=True)
+    x = np.ones((3, 2), np.float32)
+    for call in (lambda: np.dot(x, w), lambda: np.concatenate([w, w]), lambda: np.sum(w)):
+        with pytest.raises(TypeError, match=r"np\.\w+ got a Tensor that requires grad"):
+            call()
+    assert np.allclose(w, [[1.0], [2.0]]) and np.argmax(w) == 1  # no float result: fine
+    with ad.no_grad():
+        np.testing.assert_allclose(np.dot(x, w), [[3.0]] * 3)
+    assert np.sum(ad.tensor([1.0, 2.0])) == 3.0  # nothing requires grad: numpy's answer
+
+
+def test_numerical_gradient_of_a_function_returning_a_tensor():
+    w = ad.tensor([3.0, 4.0], dtype=np.float64, requires_grad=True)
+    g = ad.numerical_gradient(lambda v: (w * w).sum(), w.data)  # f reads w, perturbed in place
+    np.testing.assert_allclose(g, [6.0, 8.0], rtol=1e-7)
+    assert ad.numerical_diff(lambda t: ad.tensor(t, dtype=np.float64) ** 2, 3.0) == pytest.approx(
+        6.0
+    )
+
+
 def test_sigmoid_keeps_its_relative_accuracy_for_negative_inputs():
     x = np.array([-80.0, -20.0, -17.0, -15.0, -10.0, 0.0, 10.0, 100.0])
     exact = 1.0 / (1.0 + np.exp(-x))
