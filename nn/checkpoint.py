@@ -226,8 +226,12 @@ def _digest(arrays: Mapping[str, np.ndarray]) -> str:
 
 def _atomic_savez(path: str, arrays: Mapping[str, np.ndarray], compress: bool) -> None:
     directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise CheckpointError(f"cannot save checkpoint '{path}': directory {directory} is missing")
+    try:  # as ModelCheckpoint and CSVLogger do: "out/model.npz" in a fresh folder just works
+        os.makedirs(directory, exist_ok=True)
+    except OSError as err:
+        raise CheckpointError(
+            f"cannot save checkpoint '{path}': cannot create its directory {directory} ({err})"
+        ) from None
     if os.path.isdir(path):
         raise CheckpointError(f"cannot save checkpoint '{path}': it is a directory, not a file")
     # Same directory as the target: os.replace is only atomic within one file system.

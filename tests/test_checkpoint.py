@@ -92,8 +92,11 @@ def test_files_are_plain_npz_without_pickle(tmp_path):
     assert read_checkpoint(path).architecture[5] == ("bn1.running_var", (8,), "<f4")
     with pytest.raises(CheckpointError, match="only numbers.*no pickle"):
         save_checkpoint(tmp_path / "bad.npz", model, extra={"obj": {"a": 1}})
-    with pytest.raises(CheckpointError, match="directory .* is missing"):
-        save_checkpoint(tmp_path / "nowhere" / "c.npz", model)
+    save_checkpoint(tmp_path / "new" / "dir" / "c.npz", model)  # directories are created
+    assert read_checkpoint(tmp_path / "new" / "dir" / "c.npz").epoch is None
+    (tmp_path / "file").write_text("not a directory")
+    with pytest.raises(CheckpointError, match="cannot create its directory"):
+        save_checkpoint(tmp_path / "file" / "c.npz", model)
 
 
 class _Payload:
@@ -353,3 +356,33 @@ def test_killing_the_process_mid_save_leaves_a_loadable_checkpoint(tmp_path):
     assert version >= 4
     # killed writes leave their temporary files behind, never a damaged target
     assert all(p.name.startswith(".big.npz.") for p in tmp_path.glob(".*.tmp"))
+
+
+def test_resume_with_an_unseeded_shuffling_loader_is_bit_for_bit(tmp_path):
+    # The loader draws each epoch's order from nn.manual_seed's generator, whose state the
+    # checkpoint holds, so the resumed epochs see the batches the uninterrupted run saw.
+    x = np.linspace(-1, 1, 200, dtype=np.float32).reshape(50, 4)
+    loader = nn.data.DataLoader(
+        nn.data.ArrayDataset(x, np.arange(50) % 3), batch_size=10, shuffle=True
+    )
+
+    def epochs(model, opt, count: int) -> None:
+        model.train()
+        for _ in range(count):
+            for xb, yb in loader:
+                opt.zero_grad()
+                nn.CrossEntropyLoss()(model(xb), yb).backward()
+                opt.step()
+
+    model, opt, _ = _setup(0)
+    epochs(model, opt, 4)
+    uninterrupted = model.state_dict()
+
+    model, opt, sched = _setup(0)
+    epochs(model, opt, 2)
+    save_checkpoint(tmp_path / "mid.npz", model, opt, sched, epoch=2)
+    nn.manual_seed(1234)
+    model, opt, sched = _setup(5)
+    load_checkpoint(tmp_path / "mid.npz", model, opt, sched)
+    epochs(model, opt, 2)
+    _assert_same_state(model.state_dict(), uninterrupted)

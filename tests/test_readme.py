@@ -9,8 +9,7 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 def test_readme_python_blocks_run(tmp_path, monkeypatch, capsys):
     blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
     assert len(blocks) >= 6
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "out").mkdir()
+    monkeypatch.chdir(tmp_path)  # a fresh folder: the blocks create what they need
     namespace: dict = {}
     for i, block in enumerate(blocks):
         exec(compile(block, f"README.md block {i}", "exec"), namespace)
