@@ -146,7 +146,13 @@ def _op_site(fn: Function) -> str:
 
 
 def _backward_error(fn: Function, err: Exception) -> Exception:
-    return retyped(err, f"in the backward of {_op_site(fn)}: {err}")
+    hint = ""
+    if "read-only" in str(err):  # the lecture notes' Relu does ``dout[mask] = 0``
+        hint = (
+            "; the upstream gradient a backward receives may be shared with other nodes "
+            "(and with a retained .grad): compute a new one (gy * mask) instead of changing it"
+        )
+    return retyped(err, f"in the backward of {_op_site(fn)}: {err}{hint}")
 
 
 def _fix_grad(fn: Function, x: Tensor, gx: Any, i: int, step: BackwardStep | None) -> Tensor:

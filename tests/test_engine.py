@@ -221,6 +221,21 @@ def test_no_grad_and_name_scope_decorate_generator_functions():
     assert ad.current_scope() == ()
 
 
+def test_a_backward_writing_into_a_shared_upstream_gradient_is_told_to_make_a_new_one():
+    class Relu(ad.Function):
+        def forward(self, x):
+            self.mask = x <= 0
+            return np.where(self.mask, 0.0, x)
+
+        def backward(self, gy):
+            gy.data[self.mask] = 0  # the lecture notes' numpy habit
+            return gy
+
+    h = ad.tensor(np.array([-1.0, 2.0]), requires_grad=True) * 3.0
+    with pytest.raises(ValueError, match=r"read-only.*compute a new one \(gy \* mask\)"):
+        (Relu()(h) + h).sum().backward()
+
+
 # ------------------------------------------------------------ no recursion
 def test_chain_of_100k_ops_with_default_recursion_limit():
     assert sys.getrecursionlimit() <= 10_000
