@@ -1,12 +1,13 @@
 """nn: neural-network building blocks on top of ``autodiff``.
 
-* ``Module``, ``Parameter``, ``Sequential``, ``ModuleList`` (``nn.module``);
+* ``Module``, ``Parameter``, ``Sequential``, ``ModuleList``, ``ModuleDict`` (``nn.module``);
 * layers: ``Linear``, activations, ``Dropout``, ``BatchNorm1d/2d``, ``LayerNorm``,
   ``Embedding``, ``Flatten``, ``Identity``, ``Conv2d``, ``ConvTranspose2d``,
   ``MaxPool2d``, ``AvgPool2d``, ``GlobalAvgPool2d``, ``Dropout2d`` (``nn.layers``);
 * ``nn.init`` (He, Xavier/Glorot, LeCun), ``nn.functional`` (``import nn.functional as F``),
   losses (``CrossEntropyLoss``, ``MSELoss``, ...), ``nn.optim``, ``nn.data``;
-* ``nn.manual_seed(s)`` seeds weight initialisation and dropout masks.
+* ``nn.manual_seed(s)`` seeds weight initialisation, dropout masks, and ``nn.data``'s
+  splits and shuffles when they are given no seed.
 
 Example (the lecture notes' two-layer net):
     >>> import numpy as np
@@ -67,6 +68,7 @@ from .losses import (
 from .module import (
     LoadResult,
     Module,
+    ModuleDict,
     ModuleList,
     Parameter,
     RemovableHandle,
@@ -118,6 +120,7 @@ __all__ = [
     "Parameter",
     "Sequential",
     "ModuleList",
+    "ModuleDict",
     "RemovableHandle",
     "LoadResult",
     "functional_call",

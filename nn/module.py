@@ -19,6 +19,7 @@ unless you named them yourself.
 from __future__ import annotations
 
 import itertools
+import warnings
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -34,6 +35,7 @@ __all__ = [
     "Module",
     "Sequential",
     "ModuleList",
+    "ModuleDict",
     "RemovableHandle",
     "LoadResult",
     "functional_call",
@@ -173,6 +175,9 @@ class Module:
     """
 
     training: bool
+    # The axis of the input that indexes samples: summary() and plot_model() put their batch
+    # of one there (a time-major recurrent layer or model says 1).
+    batch_axis: int = 0
 
     def __init__(self) -> None:
         d = self.__dict__
@@ -232,6 +237,8 @@ class Module:
         else:
             if "_modules" in self.__dict__:
                 self._forget(name)
+            if isinstance(value, (list, tuple, dict)):
+                _warn_if_hidden_modules(self, name, value)
             object.__setattr__(self, name, value)
 
     def _forget(self, name: str, keep: Any = None) -> None:
@@ -752,9 +759,10 @@ class Module:
     ) -> str:
         """Print and return a Keras-style table of layers, output shapes and parameter counts.
 
-        Runs one forward pass on zeros of shape ``(1, *input_shape)`` under
-        ``no_grad`` in eval mode (the training flags and running statistics are
-        left as they were). See ``nn.summary.summary``.
+        Runs one forward pass on zeros of ``input_shape`` with a batch axis of 1
+        inserted at ``self.batch_axis`` (in front, except for time-major recurrent
+        layers) under ``no_grad`` in eval mode (the training flags and running
+        statistics are left as they were). See ``nn.summary.summary``.
 
         Example:
             >>> import nn
@@ -765,6 +773,21 @@ class Module:
         from .summary import summary
 
         return summary(self, input_shape, dtype=dtype, print_fn=print_fn)
+
+
+def _warn_if_hidden_modules(owner: Module, name: str, value: Any) -> None:
+    # Modules in a plain container are not registered: their parameters would never be
+    # trained, saved or moved, and nothing else would tell a learner so.
+    items = value.values() if isinstance(value, dict) else value
+    if any(isinstance(v, Module) for v in items):
+        fix = "nn.ModuleDict" if isinstance(value, dict) else "nn.ModuleList"
+        warnings.warn(
+            f"{type(owner).__name__}.{name} is a plain {type(value).__name__} holding Modules: "
+            "their parameters are not registered (not in parameters(), state_dict() or the "
+            f"optimizer); hold them in {fix} (or nn.Sequential) instead",
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _as_buffer(value: Any, name: str) -> Tensor | None:
@@ -925,6 +948,131 @@ class ModuleList(Module):
         """A ModuleList only holds modules; iterate over it in your own forward."""
         raise NotImplementedError(
             "ModuleList is a container, not a layer: iterate over it in your forward() "
+            "(or use nn.Sequential to chain the modules)"
+        )
+
+
+class ModuleDict(Module):
+    """A dict of modules whose parameters are registered (a plain dict would hide them).
+
+    Keys are the modules' names (``layers.fc1.weight``) and keep their insertion order,
+    as in PyTorch. Like :class:`ModuleList` it is a container, not a layer: look the
+    modules up in your own ``forward``.
+
+    Example:
+        >>> import numpy as np
+        >>> import nn
+        >>> layers = nn.ModuleDict({"fc1": nn.Linear(4, 3), "act": nn.ReLU()})
+        >>> layers["fc2"] = nn.Linear(3, 2)
+        >>> list(layers), [n for n, _ in layers.named_parameters()][:2]
+        (['fc1', 'act', 'fc2'], ['fc1.weight', 'fc1.bias'])
+        >>> x = np.ones((5, 4))
+        >>> for layer in layers.values():
+        ...     x = layer(x)
+        >>> x.shape, "act" in layers, len(layers)
+        ((5, 2), True, 3)
+    """
+
+    def __init__(
+        self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]] | None = None
+    ) -> None:
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def _check_key(self, key: Any) -> None:
+        if not isinstance(key, str) or not key or "." in key:
+            raise KeyError(
+                f"ModuleDict keys must be non-empty strings without '.' (they become parts "
+                f"of dotted parameter names); got {key!r}"
+            )
+        # a key stored by setattr must not replace an attribute or method of the container
+        if key not in self._modules and hasattr(self, key):
+            raise KeyError(f"ModuleDict key {key!r} is the name of a ModuleDict attribute")
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        if not isinstance(module, Module):
+            raise TypeError(f"ModuleDict takes Modules, got {type(module).__name__} at {key!r}")
+        self._check_key(key)
+        setattr(self, key, module)
+
+    def _missing(self, key: Any) -> KeyError:
+        return KeyError(f"ModuleDict has no key {key!r}; its keys are {list(self._modules)}")
+
+    def __getitem__(self, key: str) -> Module:
+        if key not in self._modules:
+            raise self._missing(key)
+        return self._modules[key]
+
+    def __delitem__(self, key: str) -> None:
+        if key not in self._modules:
+            raise self._missing(key)
+        delattr(self, key)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(list(self._modules))
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._modules
+
+    def keys(self) -> list[str]:
+        """The keys, in insertion order.
+
+        Example:
+            >>> import nn
+            >>> nn.ModuleDict({"b": nn.ReLU(), "a": nn.Tanh()}).keys()
+            ['b', 'a']
+        """
+        return list(self._modules)
+
+    def values(self) -> list[Module]:
+        """The modules, in insertion order.
+
+        Example:
+            >>> import nn
+            >>> nn.ModuleDict({"act": nn.ReLU()}).values()
+            [ReLU()]
+        """
+        return list(self._modules.values())
+
+    def items(self) -> list[tuple[str, Module]]:
+        """``(key, module)`` pairs, in insertion order.
+
+        Example:
+            >>> import nn
+            >>> nn.ModuleDict({"act": nn.ReLU()}).items()
+            [('act', ReLU())]
+        """
+        return list(self._modules.items())
+
+    def update(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]]) -> ModuleDict:
+        """Add or replace modules from a mapping or ``(key, module)`` pairs; returns self.
+
+        A replaced module keeps its place in the order.
+
+        Example:
+            >>> import nn
+            >>> layers = nn.ModuleDict({"act": nn.ReLU(), "out": nn.Linear(2, 1)})
+            >>> layers.update([("act", nn.Tanh()), ("drop", nn.Dropout(0.5))]).values()
+            [Tanh(), Linear(in_features=2, out_features=1, bias=True), Dropout(p=0.5)]
+        """
+        pairs = modules.items() if isinstance(modules, Mapping) else modules
+        for pair in pairs:
+            if not isinstance(pair, (tuple, list)) or len(pair) != 2:
+                raise TypeError(
+                    "ModuleDict.update takes a mapping or (key, module) pairs; got an item "
+                    f"of type {type(pair).__name__}"
+                )
+            self[pair[0]] = pair[1]
+        return self
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        """A ModuleDict only holds modules; look them up in your own forward."""
+        raise NotImplementedError(
+            "ModuleDict is a container, not a layer: look its modules up in your forward() "
             "(or use nn.Sequential to chain the modules)"
         )
 

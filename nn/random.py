@@ -1,7 +1,8 @@
-"""The one random generator behind ``nn.init`` and ``nn.Dropout``.
+"""The one random generator behind ``nn.init``, ``nn.Dropout`` and the data utilities.
 
-Seeding it with ``nn.manual_seed(s)`` makes weight initialisation and dropout
-masks reproducible. Every function that draws random numbers also takes an
+Seeding it with ``nn.manual_seed(s)`` makes weight initialisation, dropout masks,
+and unseeded splits and shuffles (``train_test_split``, ``random_split``,
+``DataLoader(shuffle=True)``) reproducible. Every function that draws random numbers also takes an
 explicit ``rng`` (a ``numpy.random.Generator``) for when one shared stream is
 not what you want.
 """

@@ -1,6 +1,7 @@
 """``model.summary(input_shape)``: a Keras-style table of layers, output shapes and sizes.
 
-One forward pass on zeros of shape ``(1, *input_shape)`` runs under
+One forward pass on zeros of ``input_shape`` with a batch axis of 1 (at the
+model's ``batch_axis``: in front, or second for a time-major RNN) runs under
 ``no_grad`` and in eval mode (so batch norm's running statistics and dropout's
 generator are untouched); forward hooks record each layer's output shape. The
 training flags are restored afterwards.
@@ -26,6 +27,18 @@ from autodiff import Tensor
 from .module import Module
 
 __all__ = ["summary", "Summary"]
+
+
+def _example_input(model: Any, input_shape: tuple[int, ...], dtype: Any, caller: str) -> np.ndarray:
+    """Zeros of ``input_shape`` with a batch axis of 1 inserted at ``model.batch_axis``."""
+    shape = tuple(input_shape)
+    axis = getattr(model, "batch_axis", 0)
+    if not 0 <= axis <= len(shape):
+        raise ValueError(
+            f"{caller}: {type(model).__name__} takes its batch on axis {axis}, so input_shape "
+            f"(one sample, without the batch axis) needs at least {axis} axes; got {shape}"
+        )
+    return np.zeros((*shape[:axis], 1, *shape[axis:]), dtype=dtype)
 
 
 class Summary(str):
@@ -71,7 +84,10 @@ def summary(
 
     Args:
         model: an ``nn.Module``.
-        input_shape: the shape of one sample (without the batch axis).
+        input_shape: the shape of one sample (without the batch axis). The batch
+            axis of 1 goes at ``model.batch_axis``: in front, but second for a
+            time-major recurrent layer or model, so ``nn.LSTM(3, 5).summary((7, 3))``
+            runs on (7, 1, 3): 7 steps of a batch of 1.
         dtype: dtype of the zeros fed in (use an integer dtype for ``Embedding`` models).
         print_fn: where to send the text (``print`` by default).
 
@@ -99,12 +115,13 @@ def summary(
     def hook(module: Any, args: tuple, out: Any) -> None:
         calls.append((id(module), _shape_of(out)))
 
+    x = _example_input(model, input_shape, dtype, "summary")
     flags = [(m, m.training) for _, m in modules]
     handles = [m.register_forward_hook(hook) for _, m in modules]
     try:
         model.eval()
         with ad.no_grad():
-            model(np.zeros((1, *input_shape), dtype=dtype))
+            model(x)
     finally:
         for h in handles:
             h.remove()
@@ -154,9 +171,8 @@ def summary(
     name_w = max([24] + [len(f"{r[0]} ({r[1]})") + 2 for r in rows])
     shape_w = max([22] + [len(r[2]) + 2 for r in rows])
     width = name_w + shape_w + 16
-    shape_text = f"({', '.join(str(n) for n in (1, *input_shape))}{',' if not input_shape else ''})"
     lines = [
-        f"Model: {type(model).__name__}   input {shape_text} {np.dtype(dtype).name}",
+        f"Model: {type(model).__name__}   input {x.shape} {x.dtype.name}",
         "=" * width,
         f"{'Layer (type)':<{name_w}} {'Output shape':<{shape_w}} {'Param #':>14}",
         "=" * width,

@@ -16,6 +16,8 @@ import numpy as np
 import autodiff as ad
 from autodiff import viz
 
+from .summary import _example_input
+
 __all__ = ["plot_model"]
 
 
@@ -29,7 +31,8 @@ def plot_model(
 ) -> Any:
     """Draw ``model`` layer by layer as a ``graphviz.Digraph`` (render with ``viz.render``).
 
-    One forward pass on zeros of shape ``(1, *input_shape)`` runs in eval mode
+    One forward pass on zeros of ``input_shape`` with a batch axis of 1 (at
+    ``model.batch_axis``, as in :func:`nn.summary.summary`) runs in eval mode
     (batch-norm statistics untouched; training flags restored afterwards) and
     is drawn with each module at nesting ``depth`` (1 = the model's own
     layers) collapsed into one box.
@@ -57,7 +60,7 @@ def plot_model(
     for path, module in model.named_modules(remove_duplicate=False):
         if path:
             titles[f"{root}.{path}"] = f"{path}: {type(module).__name__}"
-    x = ad.Tensor(np.zeros((1, *input_shape), dtype=dtype), name="input")
+    x = ad.Tensor(_example_input(model, input_shape, dtype, "plot_model"), name="input")
     flags = [(m, m.training) for _, m in modules]
     try:
         model.eval()

@@ -666,3 +666,92 @@ def test_copies_and_pickles_of_a_called_model_name_their_own_layers():
     net(x)
     for other in (copy.deepcopy(net), pickle.loads(pickle.dumps(net))):
         assert other(x).creator.scope == ("_Blocks", "blocks.2")
+
+
+# ------------------------------------------------------------------ ModuleDict
+class _Named(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.ModuleDict({"fc1": nn.Linear(4, 3), "act": nn.ReLU()})
+        self.layers["fc2"] = nn.Linear(3, 2)
+
+    def forward(self, x):
+        for layer in self.layers.values():
+            x = layer(x)
+        return x
+
+
+def test_module_dict_registers_its_modules_by_key_in_order():
+    net = _Named()
+    assert [n for n, _ in net.named_parameters()] == [
+        "layers.fc1.weight", "layers.fc1.bias", "layers.fc2.weight", "layers.fc2.bias",
+    ]  # fmt: skip
+    assert list(net.state_dict())[0] == "layers.fc1.weight"
+    layers = net.layers
+    assert list(layers) == layers.keys() == ["fc1", "act", "fc2"] and len(layers) == 3
+    assert [m for _, m in layers.items()] == layers.values() and layers["act"] is layers.act
+    assert "fc1" in layers and "fc3" not in layers and 0 not in layers
+    layers["act"] = nn.Tanh()  # replaced in place: the order stays
+    layers.update([("drop", nn.Dropout(0.5))])
+    layers.update({"fc1": nn.Linear(4, 3, bias=False)})
+    assert [type(m).__name__ for m in layers.values()] == ["Linear", "Tanh", "Linear", "Dropout"]
+    del layers["drop"]
+    assert layers.keys() == ["fc1", "act", "fc2"] and net(np.ones((5, 4))).shape == (5, 2)
+    assert len(list(net.parameters())) == 3
+    layers["fc2"] = nn.Linear(4, 2)
+    with pytest.raises(ValueError, match=r"Linear 'layers.fc2' expects"):
+        net(np.ones((5, 4)))
+    with pytest.raises(NotImplementedError, match="ModuleDict is a container"):
+        layers(np.ones(4))
+    assert "(layers): ModuleDict(" in repr(net) and "(fc1): Linear(" in repr(net)
+    other = nn.ModuleDict(list(layers.items()))
+    assert other.keys() == layers.keys() and nn.ModuleDict().keys() == []
+
+
+def test_module_dict_rejects_what_it_cannot_hold():
+    layers = nn.ModuleDict({"fc": nn.Linear(1, 1)})
+    with pytest.raises(TypeError, match="ModuleDict takes Modules, got int at 'x'"):
+        layers["x"] = 3
+    for bad in ["", "a.b", 1, "training", "keys", "forward"]:
+        with pytest.raises(KeyError, match="ModuleDict key"):
+            layers[bad] = nn.ReLU()
+    with pytest.raises(KeyError, match=r"no key 'nope'; its keys are \['fc'\]"):
+        layers["nope"]
+    with pytest.raises(KeyError, match="no key 'nope'"):
+        del layers["nope"]
+    with pytest.raises(TypeError, match=r"mapping or \(key, module\) pairs"):
+        layers.update([nn.ReLU()])
+    assert layers.keys() == ["fc"] and layers.training is True
+
+
+# ------------------------------------------------- plain containers of modules warn
+@pytest.mark.parametrize(
+    "container, fix",
+    [
+        (lambda: [nn.Linear(2, 2)], "nn.ModuleList"),
+        (lambda: (nn.ReLU(), nn.Linear(2, 2)), "nn.ModuleList"),
+        (lambda: {"fc": nn.Linear(2, 2)}, "nn.ModuleDict"),
+        (lambda: OrderedDict(fc=nn.Linear(2, 2)), "nn.ModuleDict"),
+    ],
+)
+def test_a_plain_container_of_modules_warns_that_nothing_is_registered(container, fix):
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = container()
+
+    with pytest.warns(UserWarning, match=rf"Net.layers is a plain \w+ holding Modules.*{fix}") as w:
+        Net()
+    assert len(w) == 1 and w[0].filename == __file__  # points at the assignment
+
+
+def test_containers_without_modules_and_module_containers_do_not_warn():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        net = nn.Module()
+        net.sizes, net.shape, net.names, net.empty = [1, 2], (3, 4), {"a": 1}, []
+        net.blocks = nn.ModuleList([nn.Linear(2, 2)])
+        net.named = nn.ModuleDict({"fc": nn.Linear(2, 2)})
+        assert len(list(net.parameters())) == 4

@@ -651,3 +651,42 @@ def test_lstm_kernels_match_the_numpy_reference(dtype):
     ga_ref, gc_prev_ref = lstm_backward_ref(act_ref, tc_ref, c, gh, gc)
     np.testing.assert_allclose(ga, ga_ref, **tol)
     np.testing.assert_allclose(gc_prev, gc_prev_ref, **tol)
+
+
+# ------------------------------------------------------------ summary and plot_model
+def _shape_texts(value):
+    """The shapes in a layer's output, as summary() prints them."""
+    if isinstance(value, ad.Tensor):
+        return str(tuple(value.shape))
+    return "[" + ", ".join(_shape_texts(v) for v in value) + "]"
+
+
+@pytest.mark.parametrize("kind", sorted(LAYERS))
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_summary_puts_the_batch_axis_where_the_layer_takes_it(kind, batch_first):
+    # input_shape is one sample: (T, features) = (7, 3). A time-major layer must run it as
+    # 7 steps of a batch of one, not (as once) one step of a batch of 7.
+    layer = LAYERS[kind](3, 5, num_layers=2, batch_first=batch_first)
+    x = np.zeros((1, 7, 3) if batch_first else (7, 1, 3), np.float32)
+    out = (1, 7, 5) if batch_first else (7, 1, 5)
+    with ad.no_grad():
+        want = _shape_texts(layer.eval()(x))
+    assert want.startswith(f"[{out}, ") and "(2, 1, 5)" in want  # the state: 2 layers, batch 1
+    assert layer.batch_axis == (0 if batch_first else 1)
+    text = layer.summary((7, 3), print_fn=None)
+    assert f"input {x.shape} float32" in text and text.rows[0][2] == want, text
+    assert str(out) in nn.plot_model(layer, (7, 3)).source
+    with pytest.raises(ValueError, match=r"summary: .* batch on axis 1.*at least 1 axes; got \(\)"):
+        LAYERS[kind](3, 5).summary(())
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_summary_of_the_language_model_runs_ten_steps_of_one_sequence(cell):
+    lm = nn.models.RNNLanguageModel(50, 16, 32, cell=cell)
+    assert lm.batch_axis == 1
+    text = lm.summary((10,), dtype=np.int64, print_fn=None)
+    shapes = {row[0]: row[2] for row in text.rows}
+    assert "input (10, 1) int64" in text
+    assert shapes["embed"] == "(10, 1, 16)" and shapes["head"] == "(10, 1, 50)"
+    assert shapes["rnn"].startswith("[(10, 1, 32), ") and "(1, 10, 32)" not in shapes["rnn"]
+    assert "(10, 1, 50)" in nn.plot_model(lm, (10,), dtype=np.int64).source

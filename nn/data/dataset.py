@@ -4,7 +4,8 @@ A *dataset* is anything with ``__len__`` and ``__getitem__`` that returns one
 sample (a tuple such as ``(features, label)``). :class:`ArrayDataset` wraps
 NumPy arrays that share their first dimension; :class:`Subset` is a view of
 another dataset through a list of indices. :func:`random_split` and
-:func:`train_test_split` split data reproducibly from a seed.
+:func:`train_test_split` split data reproducibly from a seed, or else from
+``nn.manual_seed``'s generator.
 
 This module uses only NumPy and the standard library.
 """
@@ -17,6 +18,8 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
+
+from ..random import get_rng
 
 __all__ = [
     "Dataset",
@@ -31,11 +34,12 @@ SeedLike = int | np.random.Generator | None
 
 
 def _rng(seed: SeedLike, name: str = "seed") -> np.random.Generator:
-    """Turn ``seed`` (None, an int or a Generator) into a NumPy Generator."""
+    """Turn ``seed`` (an int or a Generator; None: ``nn.manual_seed``'s) into a Generator."""
     if isinstance(seed, np.random.Generator):
         return seed
     if seed is None:
-        return np.random.default_rng()
+        # as in PyTorch, nn.manual_seed(s) also makes unseeded splits and shuffles repeatable
+        return get_rng()
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
         raise ValueError(
             f"{name} must be None, a non-negative int or a numpy Generator; "
@@ -200,7 +204,8 @@ def random_split(dataset: Dataset, lengths: Sequence[float], seed: SeedLike = No
         dataset: any dataset with ``__len__``.
         lengths: integer sizes that add up to ``len(dataset)``, or fractions
             that add up to 1 (leftover samples go round-robin to the parts).
-        seed: int, numpy Generator or None (fresh randomness).
+        seed: int, numpy Generator or None (draw from ``nn.manual_seed``'s
+            generator).
 
     Returns:
         One :class:`Subset` per entry of ``lengths``.
@@ -253,7 +258,8 @@ def train_test_split(
         *arrays: array-likes with the same first dimension.
         test_size: fraction of samples for the test part (rounded up), or an
             integer count.
-        seed: int, numpy Generator or None (fresh randomness).
+        seed: int, numpy Generator or None (draw from ``nn.manual_seed``'s
+            generator).
         stratify: optional labels (one per sample); each class is then split
             in (as near as possible) the same proportion.
 

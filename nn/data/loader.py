@@ -5,6 +5,8 @@ arrays. For an :class:`~nn.data.dataset.ArrayDataset` (or a :class:`Subset`
 of one) it fancy-indexes the arrays directly, so there is no per-sample Python
 loop. Shuffling draws a new permutation every epoch from one NumPy Generator
 seeded at construction, so a given seed replays the same sequence of epochs.
+Without a seed each epoch's permutation comes from ``nn.manual_seed``'s
+generator, as PyTorch's does from ``torch.manual_seed``'s.
 
 This module uses only NumPy and the standard library.
 """
@@ -16,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from ..random import get_rng
 from .dataset import ArrayDataset, Dataset, SeedLike, Subset, _rng
 
 __all__ = ["DataLoader"]
@@ -74,7 +77,8 @@ class DataLoader:
         shuffle: visit samples in a new random order every epoch.
         drop_last: drop the final batch if it is smaller than ``batch_size``.
         seed: int, numpy Generator or None; with a seed, the sequence of
-            shuffled epochs is reproducible.
+            shuffled epochs is reproducible. None: every epoch draws its order
+            from ``nn.manual_seed``'s generator.
 
     Example:
         >>> import numpy as np
@@ -108,7 +112,9 @@ class DataLoader:
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
-        self._rng = _rng(seed)
+        # Unseeded, the shared generator is looked up at every epoch, not kept: manual_seed
+        # replaces it, and load_checkpoint restores its state, which then covers the order.
+        self._rng = None if seed is None else _rng(seed)
 
     def __len__(self) -> int:
         n = len(self.dataset)
@@ -118,7 +124,7 @@ class DataLoader:
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, ...]]:
         n = len(self.dataset)
-        order = self._rng.permutation(n) if self.shuffle else np.arange(n)
+        order = get_rng(self._rng).permutation(n) if self.shuffle else np.arange(n)
         view = _array_view(self.dataset)
         for b in range(len(self)):
             idx = order[b * self.batch_size : (b + 1) * self.batch_size]

@@ -427,6 +427,10 @@ class _RNNBase(_RecurrentParams):
     def num_directions(self) -> int:
         return 2 if self.bidirectional else 1
 
+    @property
+    def batch_axis(self) -> int:  # where summary() puts its batch of one
+        return 0 if self.batch_first else 1
+
     def _suffixes(self) -> list[tuple[str, str]]:
         out = []
         for layer in range(self.num_layers):

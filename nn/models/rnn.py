@@ -65,6 +65,10 @@ class RNNLanguageModel(Module):
         self.rnn = _CELLS[cell](embed_dim, hidden_size, num_layers=num_layers, dropout=dropout)
         self.head = layers.Linear(hidden_size, vocab_size, weight_init="xavier")
 
+    @property
+    def batch_axis(self) -> int:  # ids are (T, batch), as the recurrent layer's input
+        return self.rnn.batch_axis
+
     def forward(self, ids: Any, state: Any = None) -> tuple[Tensor, Any]:
         """Logits (T, batch, vocab) for token ids (T, batch), and the final state."""
         out, state = self.rnn(self.embed(ids), state)
