@@ -397,6 +397,25 @@ def test_numerical_gradient_of_a_function_returning_a_tensor():
     )
 
 
+@pytest.mark.parametrize("op", ["sum", "mean", "max", "min"])
+def test_reductions_of_a_0d_tensor_over_axis_0_or_minus_1_as_numpy_allows(op):
+    worked = 0
+    for axis in (0, -1, (0,), (-1,)):
+        x = ad.tensor(np.array(2.0), requires_grad=True)
+        try:
+            getattr(np.array(2.0), op)(axis=axis)
+        except np.exceptions.AxisError:
+            with pytest.raises(ValueError):
+                getattr(x, op)(axis=axis)
+            continue
+        y = getattr(x, op)(axis=axis)
+        assert y.shape == () and y.item() == 2.0
+        y.backward()  # the forward took numpy's axis, so the backward must too
+        assert x.grad.item() == 1.0
+        worked += 1
+    assert worked == (0 if op == "mean" else 2)  # numpy's int axis 0 and -1
+
+
 def test_sigmoid_keeps_its_relative_accuracy_for_negative_inputs():
     x = np.array([-80.0, -20.0, -17.0, -15.0, -10.0, 0.0, 10.0, 100.0])
     exact = 1.0 / (1.0 + np.exp(-x))

@@ -49,7 +49,7 @@ def normalize_axis(axis: Any, ndim: int) -> tuple[int, ...]:
     out = []
     for a in axis:
         a = int(a)
-        if not -ndim <= a < max(ndim, 1):
+        if not -max(ndim, 1) <= a < max(ndim, 1):  # numpy lets a 0-d array take 0 and -1
             raise ValueError(f"axis {a} is out of range for an array of {ndim} dimensions")
         out.append(a % ndim if ndim else 0)
     return tuple(sorted(set(out)))
