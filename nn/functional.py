@@ -416,15 +416,15 @@ def nll_loss(log_probs: Any, target: Any, reduction: str = "mean") -> Tensor:
     t = target.data if isinstance(target, Tensor) else np.asarray(target)
     if t.shape != log_probs.shape[:-1] or t.dtype.kind not in "iu":
         raise ValueError(
-            f"nll_loss expects integer labels of shape {log_probs.shape[:-1]}, "
-            f"got {t.dtype} labels of shape {t.shape}"
+            f"nll_loss expects integer labels of shape {log_probs.shape[:-1]} for log_probs "
+            f"of shape {log_probs.shape}, got {t.dtype} labels of shape {t.shape}"
         )
     classes = log_probs.shape[-1]
     if t.size and (t.min() < 0 or t.max() >= classes):
         bad = t[(t < 0) | (t >= classes)].flat[0]
         raise ValueError(
-            f"target label {int(bad)} is out of range for {classes} classes; "
-            f"input shape {log_probs.shape}"
+            f"nll_loss: target label {int(bad)} is out of range for {classes} classes "
+            f"(valid labels are 0..{classes - 1}); input shape {log_probs.shape}"
         )
     onehot = np.zeros(log_probs.shape, dtype=log_probs.dtype)
     np.put_along_axis(onehot, t[..., None].astype(np.intp), 1, axis=-1)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from autodiff import Tensor
+from autodiff.function import retyped
 
 from . import functional as F
 from .module import Module
@@ -31,6 +32,18 @@ class _Loss(Module):
         if reduction not in F.REDUCTIONS:
             raise ValueError(f"reduction must be one of {F.REDUCTIONS}, got {reduction!r}")
         self.reduction = reduction
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Tensor:
+        # The input checks live in nn.functional, whose messages name the function only;
+        # name the layer too, unless the message does already (the autodiff ops say
+        # "in layer 'CrossEntropyLoss'").
+        try:
+            return super().__call__(*args, **kwargs)
+        except (TypeError, ValueError) as err:
+            name = type(self).__name__
+            if name in str(err):
+                raise
+            raise retyped(err, f"{name}: {err}") from err
 
     def extra_repr(self) -> str:
         return f"reduction={self.reduction!r}" if self.reduction != "mean" else ""

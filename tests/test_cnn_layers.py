@@ -474,3 +474,20 @@ def test_batch_norm_and_flatten_errors_name_the_layer():
     ):
         nn.Sequential(nn.Flatten(-3))(np.ones((2, 2)))
     assert nn.Flatten(-2)(np.ones((2, 3, 4))).shape == (2, 3 * 4)
+
+
+@pytest.mark.parametrize(
+    "layer",
+    [nn.Conv2d(1, 4, 5, padding="same"), nn.ConvTranspose2d(1, 4, 3), nn.BatchNorm2d(1)],
+    ids=lambda m: type(m).__name__,
+)
+def test_a_channels_last_batch_gets_a_hint_to_transpose_it(layer):
+    with pytest.raises(ValueError) as err:
+        layer(np.zeros((2, 28, 28, 1), np.float32))
+    message = str(err.value)
+    assert type(layer).__name__ in message and "(2, 28, 28, 1)" in message
+    assert "channels-last" in message and "x.transpose(0, 3, 1, 2)" in message
+    # the hint only when the last axis is the channel count
+    with pytest.raises(ValueError) as err:
+        layer(np.zeros((2, 3, 28, 28), np.float32))
+    assert "transpose" not in str(err.value)

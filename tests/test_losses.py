@@ -221,3 +221,31 @@ def test_classification_loss_modules():
 def test_registered_loss_ops_are_walked_by_the_registry():
     names = {info.name for info in ad.registry.all_ops()}
     assert {"softmax_cross_entropy", "binary_cross_entropy_with_logits"} <= names
+
+
+LOSS_CLASSES = sorted({getattr(nn.losses, n) for n in nn.losses.__all__}, key=lambda c: c.__name__)
+
+
+@pytest.mark.parametrize("cls", LOSS_CLASSES, ids=lambda c: c.__name__)
+def test_a_loss_layer_error_names_the_layer_and_the_shapes(cls):
+    x = np.full((3, 4), 0.5)
+    with pytest.raises(ValueError) as err:
+        cls()(x, np.zeros(5, dtype=np.int64))
+    message = str(err.value)
+    assert cls.__name__ in message and "(3, 4)" in message and "(5,)" in message
+
+
+def test_loss_errors_name_the_function_when_called_functionally():
+    x = np.zeros((3, 4))
+    with pytest.raises(ValueError, match=r"^nll_loss: target label 7 is out of range for 4"):
+        F.nll_loss(x, np.array([0, 1, 7]))
+    with pytest.raises(ValueError, match=r"^NLLLoss: nll_loss: target label 7 .*\(valid .*0..3\)"):
+        nn.NLLLoss()(x, np.array([0, 1, 7]))
+    with pytest.raises(ValueError, match=r"^MSELoss: mse_loss: input of shape \(3, 4\)"):
+        nn.MSELoss()(x, np.zeros(3))
+
+
+def test_a_loss_error_that_names_the_layer_is_not_prefixed_again():
+    with pytest.raises(ValueError) as err:
+        nn.CrossEntropyLoss()(np.zeros((3, 4)), np.zeros(2, dtype=np.int64))
+    assert str(err.value).startswith("softmax_cross_entropy in layer 'CrossEntropyLoss'")

@@ -97,3 +97,36 @@ def test_weight_init_example_shows_the_lecture_effects():
     first_he, last_he = stats[("relu", "He")][0][1], last[("relu", "He")][1]
     assert 0.5 < last_he / first_he < 2.0  # He keeps the spread
     assert last[("relu", "Xavier")][1] < 0.5 * stats[("relu", "Xavier")][0][1]  # shrinks
+
+
+@pytest.mark.parametrize(
+    "activation, expected",
+    [
+        ("tanh", "xavier"),
+        ("Tanh", "xavier"),
+        (nn.Tanh, "xavier"),
+        (nn.Tanh(), "xavier"),
+        ("SIGMOID", "xavier"),
+        (nn.Sigmoid, "xavier"),
+        ("SELU", "lecun"),
+        (nn.SELU(), "lecun"),
+        ("ReLU", "he"),
+        (nn.LeakyReLU(0.1), "he"),
+        (lambda: nn.Tanh(), "xavier"),
+    ],
+)
+def test_mlp_default_init_follows_the_activation_however_it_is_spelled(activation, expected):
+    nn.manual_seed(0)
+    model = nn.models.MLP([400, 400, 10], activation=activation)
+    assert model.weight_init == expected
+    # the weights themselves: Xavier sqrt(2 / 800) and LeCun sqrt(1 / 400) are 0.05, He 0.0707
+    std = {"xavier": 0.05, "lecun": 0.05, "he": np.sqrt(2 / 400)}[expected]
+    assert abs(model.fc1.weight.data.std() - std) < 0.002
+    assert nn.models.MLP([2, 3], activation=activation, init="he").weight_init == "he"
+
+
+def test_mlp_copies_an_activation_module_for_every_hidden_layer():
+    act = nn.PReLU()
+    model = nn.models.MLP([4, 5, 5, 2], activation=act)
+    assert isinstance(model.act1, nn.PReLU) and model.act1 is not model.act2
+    assert model.act1 is not act and model.act1.slope is not model.act2.slope

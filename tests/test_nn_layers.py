@@ -367,3 +367,24 @@ def test_layers_read_a_batch_of_their_dtype_without_copying_it():
     assert fc(x).creator.inputs[0].data is x
     converted = fc(x.astype(np.float64)).creator.inputs[0].data
     assert converted.dtype == np.float32
+
+
+@pytest.mark.parametrize("shape", [(2, 1, 28, 28), (2, 28, 28)])
+def test_linear_given_unflattened_images_hints_to_flatten_them(shape):
+    with pytest.raises(ValueError) as err:
+        nn.Linear(784, 10)(np.zeros(shape, np.float32))
+    message = str(err.value)
+    assert message.startswith("Linear expects input with last dimension 784 (in_features)")
+    assert str(shape) in message and "nn.Flatten()" in message
+    assert "x.reshape(len(x), -1)" in message
+    with pytest.raises(ValueError) as err:  # not a flattening slip: no hint
+        nn.Linear(784, 10)(np.zeros((2, 3, 28, 28), np.float32))
+    assert "Flatten" not in str(err.value)
+
+
+def test_batchnorm1d_given_channels_last_sequences_hints_to_transpose_them():
+    with pytest.raises(ValueError) as err:
+        nn.BatchNorm1d(4)(np.zeros((2, 5, 4), np.float32))
+    message = str(err.value)
+    assert "BatchNorm1d" in message and "(2, 5, 4)" in message
+    assert "x.transpose(0, 2, 1)" in message

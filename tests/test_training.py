@@ -9,6 +9,7 @@ import runpy
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -603,3 +604,59 @@ def test_trainer_load_finds_a_schedule_given_as_a_callback(tmp_path):
     bare = nn.Trainer(_small_model(), "cross_entropy", "sgd")
     with pytest.warns(RuntimeWarning, match="no schedule"):
         bare.load(tmp_path / "t.npz")
+
+
+@pytest.mark.parametrize(
+    "name, cls",
+    [
+        ("sparse_categorical_crossentropy", nn.CrossEntropyLoss),
+        ("categorical_crossentropy", nn.CrossEntropyLoss),
+        ("mean_squared_error", nn.MSELoss),
+        ("Mean_Absolute_Error", nn.L1Loss),
+        ("binary_crossentropy", nn.BCELoss),
+    ],
+)
+def test_keras_loss_names_are_aliases(name, cls):
+    assert type(nn.Trainer(_small_model(), name, "sgd").loss_fn) is cls
+
+
+def test_keras_categorical_crossentropy_takes_one_hot_targets_on_logits():
+    x, y = _xor(40)
+    model = _small_model()
+    sparse = nn.evaluate(model, x, y, loss="sparse_categorical_crossentropy")
+    one_hot = nn.evaluate(model, x, np.eye(2)[y], loss="categorical_crossentropy")
+    assert one_hot["loss"] == pytest.approx(sparse["loss"])
+
+
+def _fit_warnings(model, loss, column=False):
+    x, y = _xor(40)
+    if column:  # (N, 1) float targets for a binary loss
+        y = y[:, None].astype(np.float32)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        nn.fit(model, x, y, loss=loss, optimizer="sgd", epochs=3, batch_size=10, verbose=0)
+    return [w for w in caught if issubclass(w.category, UserWarning)]
+
+
+def test_fit_warns_once_when_a_softmax_head_meets_a_loss_on_logits():
+    nn.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 8), nn.Tanh(), nn.Linear(8, 2), nn.Softmax())
+    (caught,) = _fit_warnings(model, "sparse_categorical_crossentropy")
+    message = str(caught.message)
+    assert "CrossEntropyLoss expects logits" in message
+    assert "Softmax '3'" in message and "remove the final Softmax" in message
+    assert caught.filename == __file__  # at the user's call, not inside nn
+    mlp = nn.models.MLP([2, 8, 1], output_activation="sigmoid")
+    (caught,) = _fit_warnings(mlp, nn.BCEWithLogitsLoss(), column=True)
+    assert "applies sigmoid itself" in str(caught.message)
+    assert "Sigmoid 'out_act'" in str(caught.message)
+    assert _fit_warnings(mlp, "binary_crossentropy", column=True) == []  # on probabilities
+
+
+def test_fit_does_not_warn_about_heads_that_fit_the_loss():
+    nn.manual_seed(0)
+    assert _fit_warnings(_small_model(), "cross_entropy") == []
+    # log_softmax is idempotent, so cross entropy after a LogSoftmax is still right
+    log_head = nn.Sequential(nn.Linear(2, 2), nn.LogSoftmax())
+    assert _fit_warnings(log_head, "cross_entropy") == []
+    assert _fit_warnings(log_head, "nll") == []

@@ -76,8 +76,33 @@ def check_images(layer: Any, x: Tensor, channels: int | None = None) -> None:
         raise ValueError(f"{layer.describe()} expects input {want}, got shape {x.shape}{hint}")
     if channels is not None and x.shape[1] != channels:
         raise ValueError(
-            f"{layer.describe()} expects {channels} input channels, got input of shape {x.shape}"
+            f"{layer.describe()} expects {channels} input channels, got input of shape "
+            f"{x.shape}{channels_last_hint(x, channels)}"
         )
+
+
+def channels_last_hint(x: Tensor, channels: int) -> str:
+    """The end of an error message for a channels-last batch given to a channels-first layer.
+
+    Keras and the lecture notes put the channels last, (N, H, W, C); the convolution
+    and batch-norm layers want them on axis 1. Empty unless ``x`` looks like that: its
+    last axis, not axis 1, has ``channels`` entries.
+
+    Example:
+        >>> import numpy as np
+        >>> channels_last_hint(np.zeros((2, 28, 28, 1)), 1).split(": ")[-1]
+        'move the channels with x.transpose(0, 3, 1, 2)'
+        >>> channels_last_hint(np.zeros((2, 3, 28, 28)), 1)
+        ''
+    """
+    if x.ndim < 3 or x.shape[-1] != channels or x.shape[1] == channels:
+        return ""
+    layout = "(N, C, H, W)" if x.ndim == 4 else "(N, C, L)"
+    axes = (0, x.ndim - 1, *range(1, x.ndim - 1))
+    return (
+        f"; the layer takes channels first, {layout}, and this looks like a channels-last "
+        f"batch (C = {channels} on the last axis): move the channels with x.transpose{axes}"
+    )
 
 
 def check_float(layer: Any, x: Tensor, dtype: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -66,9 +67,12 @@ class Linear(Module):
         """``x @ W + b`` for ``x`` of shape (..., in_features)."""
         x = as_input(x, self.weight.dtype)
         if x.ndim < 1 or x.shape[-1] != self.in_features:
+            hint = ""
+            if x.ndim > 2 and math.prod(x.shape[1:]) == self.in_features:
+                hint = "; flatten each sample first: nn.Flatten() or x.reshape(len(x), -1)"
             raise ValueError(
                 f"{self.describe()} expects input with last dimension {self.in_features} "
-                f"(in_features), got shape {x.shape}"
+                f"(in_features), got shape {x.shape}{hint}"
             )
         return ad.linear(x, self.weight, self.bias)
 

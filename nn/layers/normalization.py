@@ -15,7 +15,7 @@ from autodiff import Tensor
 
 from .. import functional as F
 from ..module import Module, Parameter
-from ._util import as_input, check_sizes
+from ._util import as_input, channels_last_hint, check_sizes
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]
 
@@ -70,7 +70,7 @@ class _BatchNorm(Module):
         if x.ndim not in self._ndims or x.shape[1] != self.num_features:
             raise ValueError(
                 f"{self.describe()} expects input {self._layout} with C = {self.num_features} "
-                f"(num_features), got shape {x.shape}"
+                f"(num_features), got shape {x.shape}{channels_last_hint(x, self.num_features)}"
             )
         use_batch = self.training or not self.track_running_stats
         try:

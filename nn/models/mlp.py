@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -22,7 +23,12 @@ _ACTIVATIONS: dict[str, Callable[[], Module]] = {
     "identity": layers.Identity,
 }
 # The lecture notes' advice: He initialisation for ReLU-like units, Xavier for S-shaped ones.
-_DEFAULT_INIT = {"sigmoid": "xavier", "tanh": "xavier", "selu": "lecun"}
+# Keyed by the layer class, so that "Tanh", "tanh", nn.Tanh and nn.Tanh() all agree.
+_DEFAULT_INIT: dict[type[Module], str] = {
+    layers.Sigmoid: "xavier",
+    layers.Tanh: "xavier",
+    layers.SELU: "lecun",
+}
 
 
 class MLP(Sequential):
@@ -37,12 +43,14 @@ class MLP(Sequential):
     Args:
         sizes: input size, hidden sizes..., output size (at least two numbers).
         activation: ``"relu"`` (default), ``"leaky_relu"``, ``"elu"``, ``"selu"``,
-            ``"sigmoid"``, ``"tanh"``, ``"softplus"``, ``"identity"``, or a callable
-            returning a fresh activation module (e.g. ``nn.LeakyReLU``).
+            ``"sigmoid"``, ``"tanh"``, ``"softplus"``, ``"identity"`` (any case), a
+            callable returning a fresh activation module (e.g. ``nn.LeakyReLU``), or a
+            module (e.g. ``nn.LeakyReLU(0.1)``), copied for every hidden layer.
         dropout: drop probability after every hidden activation (0: no Dropout layers).
         batchnorm: insert ``BatchNorm1d`` after every hidden ``Linear``.
         init: weight initialisation of every ``Linear`` (see ``nn.init.initialize``);
-            by default He for ReLU-like activations, Xavier for sigmoid/tanh, LeCun for SELU.
+            by default He for ReLU-like activations, Xavier for sigmoid/tanh, LeCun for SELU,
+            whichever way the activation is given. Kept as ``weight_init``.
         output_activation: optional activation after the last layer (e.g. ``"sigmoid"``).
 
     Example:
@@ -53,16 +61,18 @@ class MLP(Sequential):
         ['fc1', 'bn1', 'act1', 'drop1', 'fc2']
         >>> model(np.zeros((5, 64), np.float32)).shape, model.num_parameters()
         ((5, 10), 7710)
+        >>> nn.models.MLP([2, 3], activation=nn.Tanh).weight_init
+        'xavier'
     """
 
     def __init__(
         self,
         sizes: Sequence[int],
-        activation: str | Callable[[], Module] = "relu",
+        activation: str | Module | Callable[[], Module] = "relu",
         dropout: float = 0.0,
         batchnorm: bool = False,
         init: Any = None,
-        output_activation: str | Callable[[], Module] | None = None,
+        output_activation: str | Module | Callable[[], Module] | None = None,
     ) -> None:
         sizes = list(sizes)
         if len(sizes) < 2:
@@ -74,7 +84,7 @@ class MLP(Sequential):
             raise ValueError(f"MLP dropout must be in [0, 1), got {dropout}")
         make_act = _activation(activation)
         if init is None:
-            init = _DEFAULT_INIT.get(activation, "he") if isinstance(activation, str) else "he"
+            init = _default_init(make_act())
         blocks: OrderedDict[str, Module] = OrderedDict()
         n = len(sizes) - 1
         for i, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:]), start=1):
@@ -90,18 +100,25 @@ class MLP(Sequential):
             blocks["out_act"] = _activation(output_activation)()
         super().__init__(blocks)
         self.sizes = [int(s) for s in sizes]
+        self.weight_init = init
 
     def extra_repr(self) -> str:
         return f"sizes={self.sizes}"
 
 
-def _activation(activation: str | Callable[[], Module]) -> Callable[[], Module]:
+def _default_init(act: Module) -> str:
+    return next((init for cls, init in _DEFAULT_INIT.items() if isinstance(act, cls)), "he")
+
+
+def _activation(activation: str | Module | Callable[[], Module]) -> Callable[[], Module]:
+    if isinstance(activation, Module):
+        return lambda: copy.deepcopy(activation)
     if callable(activation):
         return activation
     factory = _ACTIVATIONS.get(str(activation).lower())
     if factory is None:
         raise ValueError(
-            f"unknown activation {activation!r}; use one of {sorted(_ACTIVATIONS)} or a "
-            "callable returning a module"
+            f"unknown activation {activation!r}; use one of {sorted(_ACTIVATIONS)}, a "
+            "module, or a callable returning one"
         )
     return factory

@@ -40,12 +40,14 @@ import numpy as np
 
 import autodiff as ad
 from autodiff import Tensor
+from autodiff.function import user_call_site
 
+from .. import layers as _layers
 from .. import losses as _losses
 from .. import optim as _optim
 from ..checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from ..data import ArrayDataset, DataLoader
-from ..module import Module
+from ..module import Module, Sequential
 from ..random import get_rng
 from .callbacks import Callback, LearningRateScheduler, ProgressBar
 from .history import History
@@ -63,7 +65,22 @@ _LOSSES: dict[str, Callable[[], Any]] = {
     "huber": _losses.HuberLoss,
     "bce": _losses.BCELoss,
     "bce_with_logits": _losses.BCEWithLogitsLoss,
+    # Keras's names. Its cross entropies take probabilities by default; these take logits
+    # (Keras's from_logits=True), and a model that ends in the Softmax a Keras model would
+    # have gets a warning from _warn_if_squashed_twice. binary_crossentropy is on
+    # probabilities, as in Keras.
+    "sparse_categorical_crossentropy": _losses.CrossEntropyLoss,
+    "categorical_crossentropy": _losses.CrossEntropyLoss,
+    "mean_squared_error": _losses.MSELoss,
+    "mean_absolute_error": _losses.L1Loss,
+    "binary_crossentropy": _losses.BCELoss,
 }
+# Losses on logits that squash them themselves, and the layer that would do it a second
+# time at the end of a model. (A final LogSoftmax is harmless: log_softmax is idempotent.)
+_SQUASHING = [
+    (_losses.CrossEntropyLoss, _layers.Softmax, "softmax"),
+    (_losses.BCEWithLogitsLoss, _layers.Sigmoid, "sigmoid"),
+]
 _OPTIMIZERS = {
     name.lower(): getattr(_optim, name)
     for name in ("SGD", "Momentum", "Nesterov", "AdaGrad", "AdaDelta", "RMSprop", "Adam")
@@ -84,6 +101,28 @@ def _get_loss(loss: Any) -> Any:
             "loss_fn(output, target) -> scalar Tensor (e.g. nn.CrossEntropyLoss())"
         )
     return factory()
+
+
+def _warn_if_squashed_twice(model: Module, loss_fn: Any) -> None:
+    path: list[str] = []
+    last = model
+    while isinstance(last, Sequential) and len(last):
+        name, last = list(last.named_children())[-1]
+        path.append(name)
+    for loss_cls, layer_cls, squash in _SQUASHING:
+        if isinstance(loss_fn, loss_cls) and type(last) is layer_cls:
+            layer = f"{layer_cls.__name__} '{'.'.join(path)}'" if path else layer_cls.__name__
+            message = (
+                f"{type(loss_fn).__name__} expects logits (raw scores) and applies {squash} "
+                f"itself, but the model ends in {layer}, so {squash} is applied twice and "
+                f"training slows down or stalls; remove the final {layer_cls.__name__} (apply "
+                "it at prediction time if you want probabilities)"
+            )
+            site = user_call_site()
+            if site is None:
+                warnings.warn(message, UserWarning, stacklevel=3)
+            else:  # at the user's line, whether they called fit or Trainer
+                warnings.warn_explicit(message, UserWarning, *site)
 
 
 def _get_optimizer(optimizer: Any, model: Module) -> Any:
@@ -208,8 +247,10 @@ class Trainer:
     Args:
         model: the :class:`nn.Module` to train.
         loss: a callable ``loss(output, target) -> scalar Tensor`` (``nn.CrossEntropyLoss()``)
-            or a name: ``"cross_entropy"``, ``"mse"``, ``"bce_with_logits"``, ... (None is
-            enough for ``predict``).
+            or a name: ``"cross_entropy"``, ``"mse"``, ``"bce_with_logits"``, ... or Keras's
+            ``"sparse_categorical_crossentropy"``, ``"mean_squared_error"``, ... (None is
+            enough for ``predict``). The cross entropies take logits: a model that ends in
+            ``nn.Softmax`` gets a warning, as softmax would be applied twice.
         optimizer: an ``nn.optim`` optimizer over ``model.parameters()``, or a name
             (``"adam"``, ``"sgd"``, ...) for one with its default learning rate.
         metrics: names (``"accuracy"``) or callables ``f(pred, target) -> float`` (numpy
@@ -252,6 +293,7 @@ class Trainer:
             raise TypeError(f"Trainer needs an nn.Module, got {type(model).__name__}")
         self.model = model
         self.loss_fn = _get_loss(loss)
+        _warn_if_squashed_twice(model, self.loss_fn)
         self.optimizer = _get_optimizer(optimizer, model)
         self.metrics = _get_metrics(metrics)
         self.callbacks = list(callbacks)
