@@ -9,6 +9,7 @@ other way except weak references, so dropping the last Tensor frees the graph.
 
 from __future__ import annotations
 
+import collections
 from typing import Any
 
 import numpy as np
@@ -328,41 +329,45 @@ class Tensor:
     def __abs__(self) -> Tensor:
         return ops.abs(self)
 
-    # In-place operators follow PyTorch: ``p -= lr * p.grad`` updates p under no_grad (the
-    # update step of the lecture notes), and is refused on a leaf that requires grad while
-    # recording (Python would otherwise quietly bind a new tensor to ``p``: nothing trains).
-    # Recording on anything else, ``loss += term`` builds a new node, as ``loss + term``.
+    # In-place operators on a parameter (a leaf that requires grad) follow PyTorch:
+    # ``p -= lr * p.grad`` updates p under no_grad, the update step of the lecture notes,
+    # and is refused while recording (Python would otherwise bind a new tensor to ``p``
+    # and nothing would train). On any other tensor ``x += y`` is ``x = x + y``: a new
+    # tensor, so a value a graph saved (or a gradient a backward shares) never changes.
     def __iadd__(self, other: Any) -> Tensor:
-        return self._in_place(other, np.add, "+")
+        return self._in_place(other, "+")
 
     def __isub__(self, other: Any) -> Tensor:
-        return self._in_place(other, np.subtract, "-")
+        return self._in_place(other, "-")
 
     def __imul__(self, other: Any) -> Tensor:
-        return self._in_place(other, np.multiply, "*")
+        return self._in_place(other, "*")
 
     def __itruediv__(self, other: Any) -> Tensor:
-        return self._in_place(other, np.true_divide, "/")
+        return self._in_place(other, "/")
 
-    def _in_place(self, other: Any, ufunc: Any, symbol: str) -> Tensor:
-        from .function import config  # (function imports this module)
+    def __ipow__(self, other: Any) -> Tensor:
+        return self._in_place(other, "**")
 
+    def _in_place(self, other: Any, symbol: str) -> Tensor:
+        from .function import config, retyped  # (function imports this module)
+
+        if not (self.requires_grad and self.creator is None):
+            return _BINARY[symbol](self, other)
         if config.grad_enabled:
-            if self.requires_grad and self.creator is None:
-                raise RuntimeError(
-                    f"x {symbol}= y on a leaf tensor that requires grad (shape {self.shape}): "
-                    f"an update step runs under `with autodiff.no_grad():` (or on x.data, as "
-                    f"the optimizers do); to make a new tensor write x = x {symbol} y"
-                )
-            return {"+": Add, "-": Sub, "*": Mul, "/": Div}[symbol]()(self, other)
+            raise RuntimeError(
+                f"x {symbol}= y on a leaf tensor that requires grad (shape {self.shape}): "
+                f"an update step runs under `with autodiff.no_grad():` (or on x.data, as "
+                f"the optimizers do); to make a new tensor write x = x {symbol} y"
+            )
         value = other.data if isinstance(other, Tensor) else other
         try:
-            ufunc(self.data, value, out=self.data, casting="same_kind")
+            _UFUNCS[symbol](self.data, value, out=self.data, casting="same_kind")
         except (TypeError, ValueError) as err:
-            raise type(err)(
-                f"x {symbol}= y in place: x has shape {self.shape} and dtype {self.dtype}, y "
-                f"has shape {np.shape(value)}; y must broadcast to x's shape and cast to its "
-                f"dtype ({err})"
+            raise retyped(
+                err,
+                f"x {symbol}= y in place: x has shape {self.shape} and dtype {self.dtype}, "
+                f"y has shape {np.shape(value)}: {err}",
             ) from None
         return self
 
@@ -563,14 +568,26 @@ def tensor(
 from . import engine, ops  # noqa: E402
 from .ops.arithmetic import Add, Div, Mul, Neg, Sub  # noqa: E402
 
+_BINARY = {
+    "+": lambda a, b: a + b,
+    "-": lambda a, b: a - b,
+    "*": lambda a, b: a * b,
+    "/": lambda a, b: a / b,
+    "**": lambda a, b: a**b,
+}
+_UFUNCS = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.true_divide, "**": np.power}
+# Containers numpy functions take tensors in (np.stack(deque_of_tensors) included).
+_SEQUENCES = (list, tuple, collections.deque)
+
 
 def _values_of(obj: Any) -> Any:
-    """``obj`` with every Tensor inside (lists, tuples, dicts) replaced by its array."""
+    """``obj`` with every Tensor inside (sequences, dicts) replaced by its array."""
     if isinstance(obj, Tensor):
         return obj.data
-    if type(obj) in (list, tuple):
-        return type(obj)(_values_of(o) for o in obj)
-    if type(obj) is dict:
+    if isinstance(obj, _SEQUENCES):  # subclasses too (a namedtuple becomes a tuple)
+        values = [_values_of(o) for o in obj]
+        return tuple(values) if isinstance(obj, tuple) else values
+    if isinstance(obj, dict):
         return {k: _values_of(v) for k, v in obj.items()}
     return obj
 
@@ -578,8 +595,8 @@ def _values_of(obj: Any) -> Any:
 def _any_requires_grad(obj: Any) -> bool:
     if isinstance(obj, Tensor):
         return obj.requires_grad
-    if type(obj) in (list, tuple):
+    if isinstance(obj, _SEQUENCES):
         return any(_any_requires_grad(o) for o in obj)
-    if type(obj) is dict:
+    if isinstance(obj, dict):
         return any(_any_requires_grad(v) for v in obj.values())
     return False

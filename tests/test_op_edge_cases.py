@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import warnings
 
 import numpy as np
@@ -374,6 +375,41 @@ def test_in_place_operators_update_under_no_grad_and_refuse_a_leaf_while_recordi
     np.testing.assert_allclose(w.grad.data, 2 * w.data, rtol=1e-6)
     with ad.no_grad(), pytest.raises(ValueError, match=r"x \+= y in place: x has shape \(2,\)"):
         w += np.ones(3)
+    with ad.no_grad():
+        q = w
+        q **= 2
+    np.testing.assert_allclose(w.data, [2.56, 10.24], rtol=1e-6)
+
+
+def test_in_place_operators_on_anything_but_a_parameter_make_a_new_tensor():
+    w = ad.tensor([2.0], requires_grad=True)
+    h = w * 3
+    z = (h * h).sum()
+    saved = h
+    with ad.no_grad():
+        h += 100  # h was saved by the graph: changing it would change w's gradient
+    assert h is not saved and saved.item() == 6.0
+    z.backward()
+    assert w.grad.item() == 36.0
+    counts = ad.tensor(np.array([1, 2]))
+    with ad.no_grad():
+        counts /= 2
+    np.testing.assert_allclose(counts.data, [0.5, 1.0])
+
+    class Double(ad.Function):
+        def forward(self, x):
+            return 2 * x
+
+        def backward(self, gy):
+            gy *= 2  # the upstream gradient is shared with b's branch
+            return gy
+
+    x = ad.tensor([1.0, 2.0], requires_grad=True)
+    b = ad.tensor([1.0, 1.0], requires_grad=True)
+    seed = ad.tensor([1.0, 1.0])
+    (Double()(x) + b).backward(seed)
+    assert b.grad.data.tolist() == [1.0, 1.0] and seed.data.tolist() == [1.0, 1.0]
+    assert x.grad.data.tolist() == [2.0, 2.0]
 
 
 def test_numpy_functions_refuse_to_drop_a_tensor_that_requires_grad_from_the_graph():
@@ -385,6 +421,10 @@ def test_numpy_functions_refuse_to_drop_a_tensor_that_requires_grad_from_the_gra
     assert np.allclose(w, [[1.0], [2.0]]) and np.argmax(w) == 1  # no float result: fine
     with ad.no_grad():
         np.testing.assert_allclose(np.dot(x, w), [[3.0]] * 3)
+    pair = collections.namedtuple("Pair", "a b")(w, w)
+    for group in (collections.deque([w, w]), pair):  # any sequence of tensors
+        with ad.no_grad():
+            assert np.stack(group).shape == (2, 2, 1)
     assert np.sum(ad.tensor([1.0, 2.0])) == 3.0  # nothing requires grad: numpy's answer
 
 
@@ -392,9 +432,17 @@ def test_numerical_gradient_of_a_function_returning_a_tensor():
     w = ad.tensor([3.0, 4.0], dtype=np.float64, requires_grad=True)
     g = ad.numerical_gradient(lambda v: (w * w).sum(), w.data)  # f reads w, perturbed in place
     np.testing.assert_allclose(g, [6.0, 8.0], rtol=1e-7)
-    assert ad.numerical_diff(lambda t: ad.tensor(t, dtype=np.float64) ** 2, 3.0) == pytest.approx(
-        6.0
-    )
+    square = lambda t: ad.tensor(t, dtype=np.float64) ** 2  # noqa: E731
+    assert ad.numerical_diff(square, 3.0) == pytest.approx(6.0)
+
+    def slope(v):  # f may itself differentiate: a second-derivative check
+        t = ad.tensor(v, requires_grad=True)
+        (t**3).sum().backward()
+        return t.grad.data.sum()
+
+    np.testing.assert_allclose(ad.numerical_gradient(slope, np.array([1.0, 2.0])), [6, 12])
+    with pytest.raises(TypeError, match=r"scalar function, f returned shape \(2,\)"):
+        ad.numerical_diff(np.sin, np.array([0.0, 1.0]))
 
 
 @pytest.mark.parametrize("op", ["sum", "mean", "max", "min"])
