@@ -451,8 +451,8 @@ def test_callbacks_release_files_and_bars_when_training_raises(tmp_path):
         def on_train_end(self, logs=None):
             closed.append("on_train_end")
 
-        def close(self):
-            closed.append("close")
+        def on_train_exit(self):
+            closed.append("on_train_exit")
 
     with pytest.raises(KeyboardInterrupt):
         _trainer(_small_model()).fit(
@@ -460,7 +460,27 @@ def test_callbacks_release_files_and_bars_when_training_raises(tmp_path):
         )
     assert logger._file is None  # closed: the rows written so far are on disk
     assert len(list(csv.reader((tmp_path / "log.csv").open()))) == 3  # header + 2 epochs
-    assert closed == ["close"]  # on_train_end is for a finished run only
+    assert closed == ["on_train_exit"]  # on_train_end is for a finished run only
+
+    class FailsToExit(nn.Callback):
+        close = ["a user attribute that happens to be called close"]
+
+        def on_train_exit(self):
+            raise OSError("disk full")
+
+    late = Tracks()
+    late.on_epoch_end = lambda epoch, logs=None: None
+    closed.clear()
+    with pytest.raises(KeyboardInterrupt):  # the training error wins over the exit error
+        _trainer(_small_model()).fit(
+            x, y, epochs=3, batch_size=20, callbacks=[FailsToExit(), Tracks()], verbose=0
+        )
+    assert closed == ["on_train_exit"]  # the other callbacks still exit
+    with pytest.raises(OSError, match="disk full"):  # after a finished run it is reported
+        _trainer(_small_model()).fit(
+            x, y, epochs=1, batch_size=20, callbacks=[FailsToExit(), late], verbose=0
+        )
+    assert closed == ["on_train_exit", "on_train_end", "on_train_exit"]
 
 
 def test_learning_rate_scheduler_changes_the_lr():

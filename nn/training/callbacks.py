@@ -64,12 +64,10 @@ class Callback:
     def on_train_end(self, logs: Logs | None = None) -> None:
         """After the last epoch (also after an early stop); not when training raised."""
 
-    def close(self) -> None:
-        """Release what the callback holds open (a file, a progress bar).
-
-        The trainer calls it whenever ``fit`` ends, also when training raised (an error, or
-        Ctrl-C), after ``on_train_end`` when that ran.
-        """
+    def on_train_exit(self) -> None:
+        """Whenever ``fit`` ends, also when training raised (an error, or Ctrl-C): release
+        what the callback holds open (a file, a progress bar). After ``on_train_end``
+        when that ran."""
 
     def on_epoch_begin(self, epoch: int, logs: Logs | None = None) -> None:
         """Before epoch ``epoch`` (0-based)."""
@@ -381,10 +379,7 @@ class CSVLogger(Callback):
         self._writer.writerow([epoch, *(_fmt(logs.get(k, "")) for k in self._keys)])
         self._file.flush()
 
-    def on_train_end(self, logs: Logs | None = None) -> None:
-        self.close()
-
-    def close(self) -> None:
+    def on_train_exit(self) -> None:
         if self._file is not None:
             self._file.close()
             self._file = None
@@ -553,10 +548,7 @@ class ProgressBar(Callback):
             head = f"epoch {epoch + 1}/{epochs}" if epochs else f"epoch {epoch + 1}"
             print(f"{head} - {text} - {seconds:.2f}s", file=self.file, flush=True)
 
-    def on_train_end(self, logs: Logs | None = None) -> None:
-        self.close()
-
-    def close(self) -> None:
+    def on_train_exit(self) -> None:
         if self._bar is not None:
             self._bar.close()
             self._bar = None

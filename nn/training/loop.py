@@ -103,6 +103,22 @@ def _get_loss(loss: Any) -> Any:
     return factory()
 
 
+def _exit_callbacks(cbs: list[Callback], failed: bool) -> None:
+    """Every callback's ``on_train_exit``, each one even if another raises.
+
+    When training itself failed its error is the one the user sees; otherwise the first
+    error raised here is passed on, once every callback has had its turn.
+    """
+    first: BaseException | None = None
+    for cb in cbs:
+        try:
+            cb.on_train_exit()
+        except Exception as err:  # noqa: BLE001 - re-raised below unless training failed
+            first = first or err
+    if first is not None and not failed:
+        raise first
+
+
 def _warn_if_squashed_twice(model: Module, loss_fn: Any) -> None:
     path: list[str] = []
     last = model
@@ -377,6 +393,7 @@ class Trainer:
             cb.set_trainer(self)
         self.stop_training = False
         was_training = self.model.training
+        failed = True
         try:
             for cb in cbs:
                 cb.on_train_begin({})
@@ -397,10 +414,10 @@ class Trainer:
                     break
             for cb in cbs:
                 cb.on_train_end({})
+            failed = False
         finally:
             self.model.train(was_training)
-            for cb in cbs:
-                cb.close()  # files and progress bars, also when training raised
+            _exit_callbacks(cbs, failed)
         return self.history
 
     def _callback_list(self, extra: Iterable[Callback], verbose: int) -> list[Callback]:
