@@ -676,6 +676,14 @@ def test_a_user_schedule_sets_lr_at_0_on_creation_like_the_built_in_ones():
     with pytest.raises(AttributeError, match=r"Late.lr_at\(0\) failed .* before calling super"):
         Late(SGD([P([1.0])], lr=0.4))
 
+    class Halve(LRSchedule):  # no lr_at: it sets the lr in its own step()
+        def step(self):
+            self.optimizer.lr *= 0.5
+            return self.optimizer.lr
+
+    opt = SGD([P([1.0])], lr=0.4)
+    assert Halve(opt).step() == pytest.approx(0.2)
+
 
 def test_exponential_schedule_and_group_ratios():
     opt = SGD([{"params": [P([1.0])]}, {"params": [P([1.0])], "lr": 0.01}], lr=0.1)

@@ -207,6 +207,7 @@ def test_views_that_do_not_draw_health_refuse_it_by_keyword():
             view(total, health=True)
         with pytest.raises(TypeError, match="health_range"):
             view(total, health_range=(1e-3, 1.0))
+    assert viz.backward_graph(total, health=False).source  # the default asks for nothing
     shared = options.Options(health=True, rankdir="LR")  # one style object for every view
     assert "rankdir=LR" in viz.backward_graph(total, options=shared).source
     assert "rankdir=LR" in viz.forward_graph(total, options=shared).source

@@ -125,7 +125,8 @@ def make_options(
     unknown = sorted(set(overrides) - known)
     if unknown:
         raise TypeError(f"unknown drawing option(s) {unknown}; known: {sorted(known)}")
-    unused = [name for name in ignores if name in overrides]
+    defaults = Options()
+    unused = [n for n in ignores if n in overrides and overrides[n] != getattr(defaults, n)]
     if unused:
         raise TypeError(
             f"{view} does not draw {unused}: they apply to forward_graph only "

@@ -82,6 +82,8 @@ class LRSchedule:
     _applies_on_creation = True
 
     def _start(self) -> None:
+        if type(self).lr_at is LRSchedule.lr_at:
+            return  # a schedule that drives the lr its own way (it overrides step)
         try:
             self._apply(0)
         except AttributeError as err:
