@@ -779,7 +779,12 @@ def _warn_if_hidden_modules(owner: Module, name: str, value: Any) -> None:
     # Modules in a plain container are not registered: their parameters would never be
     # trained, saved or moved, and nothing else would tell a learner so.
     items = value.values() if isinstance(value, dict) else value
-    if any(isinstance(v, Module) for v in items):
+    hidden = [v for v in items if isinstance(v, Module)]
+    if hidden and "_modules" in owner.__dict__:
+        # A list of modules that are registered anyway (self.layers = [self.fc1, ...]) is fine.
+        registered = {id(m) for m in owner.modules()}
+        hidden = [m for m in hidden if id(m) not in registered]
+    if hidden:
         fix = "nn.ModuleDict" if isinstance(value, dict) else "nn.ModuleList"
         warnings.warn(
             f"{type(owner).__name__}.{name} is a plain {type(value).__name__} holding Modules: "
@@ -820,6 +825,11 @@ class Sequential(Module):
         >>> [n for n, _ in named.named_parameters()]
         ['fc1.weight', 'fc1.bias']
     """
+
+    @property
+    def batch_axis(self) -> int:  # the first layer reads the input
+        first = next(iter(self._modules.values()), None)
+        return 0 if first is None else first.batch_axis
 
     def __init__(self, *layers: Module | Mapping[str, Module]) -> None:
         super().__init__()
@@ -1059,7 +1069,7 @@ class ModuleDict(Module):
             >>> layers.update([("act", nn.Tanh()), ("drop", nn.Dropout(0.5))]).values()
             [Tanh(), Linear(in_features=2, out_features=1, bias=True), Dropout(p=0.5)]
         """
-        pairs = modules.items() if isinstance(modules, Mapping) else modules
+        pairs = modules.items() if isinstance(modules, (Mapping, ModuleDict)) else modules
         for pair in pairs:
             if not isinstance(pair, (tuple, list)) or len(pair) != 2:
                 raise TypeError(
@@ -1068,6 +1078,32 @@ class ModuleDict(Module):
                 )
             self[pair[0]] = pair[1]
         return self
+
+    def pop(self, key: str) -> Module:
+        """Remove the module under ``key`` and return it.
+
+        Example:
+            >>> import nn
+            >>> layers = nn.ModuleDict({"act": nn.ReLU(), "out": nn.Linear(2, 1)})
+            >>> layers.pop("act"), layers.keys()
+            (ReLU(), ['out'])
+        """
+        module = self[key]
+        del self[key]
+        return module
+
+    def clear(self) -> None:
+        """Remove every module.
+
+        Example:
+            >>> import nn
+            >>> layers = nn.ModuleDict({"act": nn.ReLU()})
+            >>> layers.clear()
+            >>> len(layers), layers.num_parameters()
+            (0, 0)
+        """
+        for key in list(self._modules):
+            del self[key]
 
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         """A ModuleDict only holds modules; look them up in your own forward."""

@@ -755,3 +755,27 @@ def test_containers_without_modules_and_module_containers_do_not_warn():
         net.blocks = nn.ModuleList([nn.Linear(2, 2)])
         net.named = nn.ModuleDict({"fc": nn.Linear(2, 2)})
         assert len(list(net.parameters())) == 4
+
+
+def test_a_list_of_modules_registered_anyway_does_not_warn():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        net = nn.Module()
+        net.fc1, net.fc2 = nn.Linear(2, 3), nn.Linear(3, 1)
+        net.order = [net.fc1, net.fc2]  # a second view of registered layers
+        net.again = list(net.children())
+    assert len(list(net.parameters())) == 4
+    with pytest.warns(UserWarning, match=r"Module\.extra is a plain list"):
+        net.extra = [net.fc1, nn.Linear(1, 1)]  # the new one is not registered
+
+
+def test_module_dict_update_from_another_and_pop_and_clear():
+    a = nn.ModuleDict({"fc": nn.Linear(2, 2)})
+    b = nn.ModuleDict(a)
+    b.update(nn.ModuleDict({"act": nn.ReLU()}))
+    assert b.keys() == ["fc", "act"] and b["fc"] is a["fc"]
+    assert isinstance(b.pop("act"), nn.ReLU) and b.keys() == ["fc"]
+    b.clear()
+    assert len(b) == 0 and list(b.parameters()) == []
