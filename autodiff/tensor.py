@@ -380,8 +380,7 @@ class Tensor:
 
         result = func(*_values_of(args), **_values_of(kwargs))
         if config.grad_enabled and _any_requires_grad((args, kwargs)):
-            kind = getattr(np.asarray(result) if np.isscalar(result) else result, "dtype", None)
-            if kind is not None and kind.kind in "fc":
+            if _holds_floats(result):
                 name = getattr(func, "__name__", "function")
                 raise TypeError(
                     f"np.{name} got a Tensor that requires grad and returns a plain array, "
@@ -590,6 +589,14 @@ def _values_of(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {k: _values_of(v) for k, v in obj.items()}
     return obj
+
+
+def _holds_floats(result: Any) -> bool:
+    """Whether a numpy function's result is, or holds (np.split, np.linalg.svd), floats."""
+    if isinstance(result, _SEQUENCES):
+        return any(_holds_floats(r) for r in result)
+    kind = getattr(np.asarray(result) if np.isscalar(result) else result, "dtype", None)
+    return kind is not None and kind.kind in "fc"
 
 
 def _any_requires_grad(obj: Any) -> bool:

@@ -415,7 +415,14 @@ def test_in_place_operators_on_anything_but_a_parameter_make_a_new_tensor():
 def test_numpy_functions_refuse_to_drop_a_tensor_that_requires_grad_from_the_graph():
     w = ad.tensor([[1.0], [2.0]], requires_grad=True)
     x = np.ones((3, 2), np.float32)
-    for call in (lambda: np.dot(x, w), lambda: np.concatenate([w, w]), lambda: np.sum(w)):
+    calls = (
+        lambda: np.dot(x, w),
+        lambda: np.concatenate([w, w]),
+        lambda: np.sum(w),
+        lambda: np.split(w, 2),  # a list of float arrays
+        lambda: np.linalg.svd(w),  # a tuple of them
+    )
+    for call in calls:
         with pytest.raises(TypeError, match=r"np\.\w+ got a Tensor that requires grad"):
             call()
     assert np.allclose(w, [[1.0], [2.0]]) and np.argmax(w) == 1  # no float result: fine
