@@ -10,6 +10,7 @@ other way except weak references, so dropping the last Tensor frees the graph.
 from __future__ import annotations
 
 import collections
+import operator
 from typing import Any
 
 import numpy as np
@@ -568,11 +569,11 @@ from . import engine, ops  # noqa: E402
 from .ops.arithmetic import Add, Div, Mul, Neg, Sub  # noqa: E402
 
 _BINARY = {
-    "+": lambda a, b: a + b,
-    "-": lambda a, b: a - b,
-    "*": lambda a, b: a * b,
-    "/": lambda a, b: a / b,
-    "**": lambda a, b: a**b,
+    "+": operator.add,
+    "-": operator.sub,
+    "*": operator.mul,
+    "/": operator.truediv,
+    "**": operator.pow,
 }
 _UFUNCS = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.true_divide, "**": np.power}
 # Containers numpy functions take tensors in (np.stack(deque_of_tensors) included).
