@@ -103,17 +103,8 @@ class _ContextDecorator(contextlib.ContextDecorator):
         return generator
 
 
-class set_grad_enabled(_ContextDecorator):
-    """Context manager (and decorator) that turns graph recording on or off.
-
-    Example:
-        >>> import autodiff as ad
-        >>> x = ad.tensor([1.0], requires_grad=True)
-        >>> with ad.set_grad_enabled(False):
-        ...     y = x * 2
-        >>> y.requires_grad
-        False
-    """
+class _GradMode(_ContextDecorator):
+    """Recording on or off inside a ``with`` block or a decorated function."""
 
     def __init__(self, mode: bool) -> None:
         self.mode = bool(mode)
@@ -127,7 +118,43 @@ class set_grad_enabled(_ContextDecorator):
         config.grad_enabled = self._saved.pop()
 
 
-class no_grad(set_grad_enabled):
+class set_grad_enabled(_GradMode):
+    """Turn graph recording on or off: as a plain call (from then on), as a context
+    manager (inside the block) or as a decorator (inside the function), as in PyTorch.
+
+    Example:
+        >>> import autodiff as ad
+        >>> x = ad.tensor([1.0], requires_grad=True)
+        >>> with ad.set_grad_enabled(False):
+        ...     y = x * 2
+        >>> y.requires_grad
+        False
+        >>> _ = ad.set_grad_enabled(False)  # an inference script: recording stays off
+        >>> (x * 2).requires_grad
+        False
+        >>> _ = ad.set_grad_enabled(True)
+        >>> (x * 2).requires_grad
+        True
+    """
+
+    def __init__(self, mode: bool) -> None:
+        super().__init__(mode)
+        # The call itself switches; a ``with`` or a decorator then owns the switch back.
+        self._before: bool | None = config.grad_enabled
+        config.grad_enabled = self.mode
+
+    def __enter__(self) -> None:
+        before, self._before = self._before, None
+        self._saved.append(config.grad_enabled if before is None else before)
+        config.grad_enabled = self.mode
+
+    def __call__(self, func: Callable) -> Callable:
+        if self._before is not None:  # decorating: only calls of func change the mode
+            config.grad_enabled, self._before = self._before, None
+        return super().__call__(func)
+
+
+class no_grad(_GradMode):
     """Nothing inside is recorded: no graph is kept, outputs do not require grad.
 
     Works as a context manager and as a decorator, also of a generator function: its
@@ -146,7 +173,7 @@ class no_grad(set_grad_enabled):
         super().__init__(False)
 
 
-class enable_grad(set_grad_enabled):
+class enable_grad(_GradMode):
     """Turn recording back on inside a ``no_grad`` block (context or decorator).
 
     Example:

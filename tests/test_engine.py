@@ -174,6 +174,29 @@ def test_no_grad_context_and_decorator():
     assert ad.is_grad_enabled()
 
 
+def test_set_grad_enabled_switches_as_a_plain_call_and_restores_as_a_block():
+    w = ad.tensor([1.0], requires_grad=True)
+    try:
+        ad.set_grad_enabled(False)  # an inference script's first line
+        assert not ad.is_grad_enabled() and not (w * 2).requires_grad
+        ad.set_grad_enabled(True)
+        assert ad.is_grad_enabled()
+        with ad.set_grad_enabled(False):
+            assert not ad.is_grad_enabled()
+        assert ad.is_grad_enabled()  # the block restores what was before the call
+
+        @ad.set_grad_enabled(False)
+        def infer(t):
+            return t * 2
+
+        assert ad.is_grad_enabled()  # decorating changes nothing until the function runs
+        assert not infer(w).requires_grad and ad.is_grad_enabled()
+        ad.no_grad()  # made but never entered: no effect, as in PyTorch
+        assert ad.is_grad_enabled()
+    finally:
+        ad.set_grad_enabled(True)
+
+
 def test_no_grad_and_name_scope_decorate_generator_functions():
     w = ad.tensor([1.0], requires_grad=True)
 
