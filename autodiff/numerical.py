@@ -12,6 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from .engine import NoGraphError
+from .function import no_grad
+
 __all__ = ["numerical_diff", "numerical_gradient"]
 
 
@@ -23,15 +26,28 @@ def numerical_diff(f: Callable[[float], Any], x: float, h: float = 1e-4) -> floa
         >>> round(numerical_diff(lambda x: 0.01 * x**2 + 0.1 * x, 5.0), 6)
         0.2
     """
-    up, down = _value(f(x + h)), _value(f(x - h))
+    mode: dict[str, bool] = {}
+    up, down = _value(f, x + h, mode), _value(f, x - h, mode)
     if up.size != 1:
         raise TypeError(f"numerical_diff needs a scalar function, f returned shape {up.shape}")
     return (float(up.item()) - float(down.item())) / (2 * h)
 
 
-def _value(y: Any) -> np.ndarray:
-    # f may return a number, an array or a Tensor (a loss); only its values count here,
-    # and f itself may use autodiff (a Hessian check differentiates a gradient).
+def _value(f: Callable[[Any], Any], x: Any, mode: dict[str, bool]) -> np.ndarray:
+    """f(x) as an array: f may return a number, an array or a Tensor (a loss).
+
+    Evaluated without a graph, as values are all a difference quotient needs (and numpy
+    functions on a model's output then work), unless f differentiates inside (a Hessian
+    check): that fails without one, and from then on (``mode``) f runs recording.
+    """
+    if not mode.get("graph"):
+        try:
+            with no_grad():
+                y = f(x)
+            return np.asarray(getattr(y, "data", y))
+        except NoGraphError:
+            mode["graph"] = True
+    y = f(x)
     return np.asarray(getattr(y, "data", y))
 
 
@@ -59,12 +75,13 @@ def numerical_gradient(
     if not np.shares_memory(flat, x):
         raise ValueError("numerical_gradient needs a contiguous array")
     gflat = grad.reshape(-1)
+    mode: dict[str, bool] = {}
     for i in range(flat.size):
         saved = flat[i]
         flat[i] = saved + h
-        up = float(np.sum(_value(f(x))))
+        up = float(np.sum(_value(f, x, mode)))
         flat[i] = saved - h
-        down = float(np.sum(_value(f(x))))
+        down = float(np.sum(_value(f, x, mode)))
         flat[i] = saved
         gflat[i] = (up - down) / (2 * h)
     return grad

@@ -92,6 +92,9 @@ class Tensor:
         "retains_grad",
         "__weakref__",
     )
+    #: ``x op= y`` writes into x under no_grad also when x needs no gradient: nn.Parameter
+    #: sets it, so a frozen layer (an EMA target network) is updated in place too.
+    updated_in_place = False
     # Make numpy defer to Tensor in mixed expressions such as ``ndarray * Tensor``.
     __array_ufunc__ = None
     __array_priority__ = 1000
@@ -330,11 +333,12 @@ class Tensor:
     def __abs__(self) -> Tensor:
         return ops.abs(self)
 
-    # In-place operators on a parameter (a leaf that requires grad) follow PyTorch:
-    # ``p -= lr * p.grad`` updates p under no_grad, the update step of the lecture notes,
-    # and is refused while recording (Python would otherwise bind a new tensor to ``p``
-    # and nothing would train). On any other tensor ``x += y`` is ``x = x + y``: a new
-    # tensor, so a value a graph saved (or a gradient a backward shares) never changes.
+    # In-place operators on a parameter (a leaf that requires grad, or any nn.Parameter)
+    # follow PyTorch: ``p -= lr * p.grad`` updates p under no_grad, the update step of
+    # the lecture notes, and is refused while recording if p requires grad (Python would
+    # otherwise bind a new tensor to ``p`` and nothing would train). On any other tensor
+    # ``x += y`` is ``x = x + y``: a new tensor, so a value a graph saved (or a gradient
+    # a backward shares) never changes.
     def __iadd__(self, other: Any) -> Tensor:
         return self._in_place(other, "+")
 
@@ -353,9 +357,10 @@ class Tensor:
     def _in_place(self, other: Any, symbol: str) -> Tensor:
         from .function import config, retyped  # (function imports this module)
 
-        if not (self.requires_grad and self.creator is None):
+        parameter = self.creator is None and (self.requires_grad or self.updated_in_place)
+        if not parameter:
             return _BINARY[symbol](self, other)
-        if config.grad_enabled:
+        if config.grad_enabled and self.requires_grad:
             raise RuntimeError(
                 f"x {symbol}= y on a leaf tensor that requires grad (shape {self.shape}): "
                 f"an update step runs under `with autodiff.no_grad():` (or on x.data, as "

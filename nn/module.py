@@ -63,6 +63,7 @@ class Parameter(Tensor):
 
     # the last name a module gave this parameter; a different ``name`` is the user's own
     __slots__ = ("_auto_name",)
+    updated_in_place = True  # frozen too: ``target_p *= 0.99`` under no_grad updates it
 
     def __init__(
         self,
@@ -827,9 +828,17 @@ class Sequential(Module):
     """
 
     @property
-    def batch_axis(self) -> int:  # the first layer reads the input
+    def batch_axis(self) -> int:
+        """The first layer's, as it reads the input, unless set (an Embedding before a
+        time-major RNN takes (T, batch) ids: ``model.batch_axis = 1``)."""
+        if "_batch_axis" in self.__dict__:
+            return self.__dict__["_batch_axis"]
         first = next(iter(self._modules.values()), None)
         return 0 if first is None else first.batch_axis
+
+    @batch_axis.setter
+    def batch_axis(self, axis: int) -> None:
+        self.__dict__["_batch_axis"] = int(axis)
 
     def __init__(self, *layers: Module | Mapping[str, Module]) -> None:
         super().__init__()

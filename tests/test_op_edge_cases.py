@@ -381,6 +381,20 @@ def test_in_place_operators_update_under_no_grad_and_refuse_a_leaf_while_recordi
     np.testing.assert_allclose(w.data, [2.56, 10.24], rtol=1e-6)
 
 
+def test_in_place_operators_update_frozen_parameters_too():
+    import nn
+
+    online, target = nn.Linear(2, 2), nn.Linear(2, 2)
+    target.requires_grad_(False)
+    with ad.no_grad():  # an EMA / target-network update
+        for t, o in zip(target.parameters(), online.parameters()):
+            t *= 0.0
+            t += o
+        target.weight *= 2.0
+    np.testing.assert_allclose(target.weight.data, 2 * online.weight.data)
+    np.testing.assert_allclose(target.bias.data, online.bias.data)
+
+
 def test_in_place_operators_on_anything_but_a_parameter_make_a_new_tensor():
     w = ad.tensor([2.0], requires_grad=True)
     h = w * 3
@@ -448,6 +462,9 @@ def test_numerical_gradient_of_a_function_returning_a_tensor():
         return t.grad.data.sum()
 
     np.testing.assert_allclose(ad.numerical_gradient(slope, np.array([1.0, 2.0])), [6, 12])
+    x = np.array([[1.0, 2.0]])
+    mse = lambda v: np.mean((x @ w.reshape(2, 1)) ** 2)  # noqa: E731 - numpy on a model output
+    np.testing.assert_allclose(ad.numerical_gradient(mse, w.data), [22.0, 44.0], rtol=1e-6)
     with pytest.raises(TypeError, match=r"scalar function, f returned shape \(2,\)"):
         ad.numerical_diff(np.sin, np.array([0.0, 1.0]))
 

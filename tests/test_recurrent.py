@@ -678,6 +678,9 @@ def test_summary_puts_the_batch_axis_where_the_layer_takes_it(kind, batch_first)
     assert str(out) in nn.plot_model(layer, (7, 3)).source
     wrapped = nn.Sequential(layer)  # a container reads its first layer's axis
     assert f"input {x.shape} float32" in wrapped.summary((7, 3), print_fn=None)
+    ids = nn.Sequential(nn.Embedding(10, 3), layer)  # or is told it
+    ids.batch_axis = layer.batch_axis
+    assert f"input {x.shape[:2]} int64" in ids.summary((7,), dtype=np.int64, print_fn=None)
     with pytest.raises(ValueError, match=r"summary: .* batch on axis 1.*at least 1 axes; got \(\)"):
         LAYERS[kind](3, 5).summary(())
 

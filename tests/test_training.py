@@ -471,7 +471,10 @@ def test_callbacks_release_files_and_bars_when_training_raises(tmp_path):
     late = Tracks()
     late.on_epoch_end = lambda epoch, logs=None: None
     closed.clear()
-    with pytest.raises(KeyboardInterrupt):  # the training error wins over the exit error
+    with (
+        pytest.raises(KeyboardInterrupt),  # the training error wins over the exit error,
+        pytest.warns(RuntimeWarning, match=r"FailsToExit.on_train_exit raised OSError"),
+    ):
         _trainer(_small_model()).fit(
             x, y, epochs=3, batch_size=20, callbacks=[FailsToExit(), Tracks()], verbose=0
         )

@@ -113,7 +113,14 @@ def _exit_callbacks(cbs: list[Callback], failed: bool) -> None:
     for cb in cbs:
         try:
             cb.on_train_exit()
-        except Exception as err:  # noqa: BLE001 - re-raised below unless training failed
+        except Exception as err:  # noqa: BLE001 - re-raised below, or reported
+            if failed:  # not lost: training's own error is on its way to the user
+                warnings.warn(
+                    f"{type(cb).__name__}.on_train_exit raised {err!r} while fit was "
+                    "stopping on an error",
+                    RuntimeWarning,
+                    stacklevel=3,
+                )
             first = first or err
     if first is not None and not failed:
         raise first
