@@ -141,6 +141,21 @@ def _released_error(fn: Function) -> RuntimeError:
     )
 
 
+def _check_unchanged(fn: Function) -> None:
+    """Refuse a node one of whose inputs was changed in place after it was recorded."""
+    for i, x in enumerate(fn.inputs):
+        if getattr(x, "_changed_at", 0) > fn.clock:
+            label = f"'{x.name}', " if x.name else ""
+            raise RuntimeError(
+                f"backward() called at {where(user_call_site(2))} goes through "
+                f"{_op_site(fn)}, whose input {i} ({label}shape {x.shape}) was changed in "
+                "place after the op was recorded (an optimizer step, `p -= ...` under "
+                "no_grad, load_state_dict): its backward needs the value the forward saw. "
+                "Call backward() before changing the parameters (loss.backward(), then "
+                "opt.step()), or run the forward again after the change."
+            )
+
+
 def _op_site(fn: Function) -> str:
     return f"op '{fn.name}' (created at {where(getattr(fn, 'call_site', None))})"
 
@@ -247,6 +262,7 @@ def backward(
     count = 0  # nodes run, for the graph-growth monitor (cheaper than a separate walk)
     anomaly = config.anomaly
     outer_node = _anomaly.state.node
+    changes = config.changes  # nodes recorded at this clock saw every input as it is now
 
     # Without create_graph nothing of the backward is recorded, so gradients travel
     # as bare numpy arrays and are wrapped in Tensors only where a Tensor is needed
@@ -307,6 +323,8 @@ def backward(
                 fn_inputs = fn.inputs
                 if fn_inputs is None:
                     raise _released_error(fn)
+                if fn.clock != changes and fn.reads_inputs:
+                    _check_unchanged(fn)
                 count += 1
                 refs = fn.outputs
                 if len(refs) == 1:  # nearly every node: no per-output lists

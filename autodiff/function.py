@@ -39,7 +39,7 @@ __all__ = [
 class _Config:
     """Process-wide switches. One instance, read on every op call, so keep it tiny."""
 
-    __slots__ = ("grad_enabled", "scope", "call_sites", "anomaly")
+    __slots__ = ("grad_enabled", "scope", "call_sites", "anomaly", "changes")
 
     def __init__(self) -> None:
         self.grad_enabled = True
@@ -47,6 +47,10 @@ class _Config:
         self.call_sites = True
         # Set by ``autodiff.detect_anomaly``; the only check anomaly mode adds to the hot path.
         self.anomaly = False
+        # How many in-place changes of tensors so far (``Tensor.mark_changed``): a clock
+        # each node reads when it is recorded, so backward can tell a node whose inputs
+        # changed after it was made with one comparison.
+        self.changes = 0
 
 
 config = _Config()
@@ -352,11 +356,15 @@ class Function:
     #: (create_graph=False); ``backward`` stays the differentiable definition, and the
     #: registry walk checks that both give the same gradients.
     backward_arrays: Callable[..., Any] | None = None
+    #: False for ops whose backward never reads its inputs' values (add, sum, reshape):
+    #: changing such an input in place between forward and backward is then harmless.
+    reads_inputs: bool = True
 
     inputs: tuple[Tensor, ...] | None
     outputs: tuple[weakref.ref, ...] | None
     saved: Any
     generation: int
+    clock: int  # ``config.changes`` when the node was recorded
     scope: tuple[str, ...]
     _site: tuple[Any, int] | None
     out_meta: tuple[tuple[tuple[int, ...], np.dtype], ...]
@@ -422,6 +430,7 @@ class Function:
         """Link the outputs to this node so backward can find its way back."""
         self.inputs = tensors
         self.generation = gen
+        self.clock = config.changes
         self.scope = config.scope
         self._site = _user_frame(2) if config.call_sites else None
         gen += 1

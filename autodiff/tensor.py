@@ -90,6 +90,7 @@ class Tensor:
         "name",
         "generation",
         "retains_grad",
+        "_changed_at",
         "__weakref__",
     )
     #: ``x op= y`` writes into x under no_grad also when x needs no gradient: nn.Parameter
@@ -375,7 +376,35 @@ class Tensor:
                 f"x {symbol}= y in place: x has shape {self.shape} and dtype {self.dtype}, "
                 f"y has shape {np.shape(value)}: {err}",
             ) from None
+        self.mark_changed()
         return self
+
+    def mark_changed(self) -> None:
+        """Record that ``data`` was changed in place.
+
+        A graph recorded before the change still refers to this tensor, and its backward
+        would read the new value where it needs the old one (``x @ w`` keeps ``w`` for
+        ``dL/dx``): the engine refuses to run such a backward. ``p op= y``, the optimizers
+        and ``load_state_dict`` call this; call it yourself after writing into ``p.data``
+        in place (an optimizer of your own), which is otherwise invisible, as ``.data``
+        writes are in PyTorch.
+
+        Example:
+            >>> import autodiff as ad
+            >>> w = ad.tensor([2.0], requires_grad=True)
+            >>> loss = (w * w).sum()
+            >>> w.data -= 0.5  # an update step before backward
+            >>> w.mark_changed()
+            >>> try:
+            ...     loss.backward()
+            ... except RuntimeError as err:
+            ...     print("changed in place" in str(err))
+            True
+        """
+        from .function import config  # (function imports this module)
+
+        config.changes += 1
+        self._changed_at = config.changes
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
         # numpy functions compute on the values: np.dot(x, w) returns a plain array outside

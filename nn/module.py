@@ -728,6 +728,7 @@ class Module:
             raise ValueError(f"{type(self).__name__}.load_state_dict: " + "; ".join(problems))
         for key, arr in arrays.items():
             own[key].data[...] = arr
+            own[key].mark_changed()
         return LoadResult(missing, unexpected)
 
     # ------------------------------------------------------------------ display

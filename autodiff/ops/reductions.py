@@ -34,6 +34,7 @@ def _spread(gy: Tensor, x_shape: tuple[int, ...], axis: Any, keepdims: bool) -> 
 
 class Sum(Function):
     rule = "gx = broadcast(gy)"
+    reads_inputs = False
 
     def __init__(self, axis: Any = None, keepdims: bool = False) -> None:
         self.axis = axis
@@ -54,6 +55,7 @@ class Sum(Function):
 
 class Mean(Function):
     rule = "gx = broadcast(gy) / n"
+    reads_inputs = False
 
     def __init__(self, axis: Any = None, keepdims: bool = False) -> None:
         self.axis = axis

@@ -23,6 +23,7 @@ from ._util import arg_error, axis_arg, shape_arg
 
 class Reshape(Function):
     rule = "gx = reshape(gy, x.shape)"
+    reads_inputs = False
 
     def __init__(self, shape: tuple[int, ...]) -> None:
         self.shape = shape
@@ -39,6 +40,7 @@ class Reshape(Function):
 
 class Transpose(Function):
     rule = "gx = transpose(gy, inverse(axes))"
+    reads_inputs = False
 
     def __init__(self, axes: tuple[int, ...] | None = None) -> None:
         self.axes = axes
@@ -59,6 +61,7 @@ class Transpose(Function):
 
 class BroadcastTo(Function):
     rule = "gx = sum_to(gy, x.shape)"
+    reads_inputs = False
 
     def __init__(self, shape: tuple[int, ...]) -> None:
         self.shape = tuple(shape)
@@ -91,6 +94,7 @@ def sum_to_array(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
 class SumTo(Function):
     name = "sum_to"
     rule = "gx = broadcast_to(gy, x.shape)"
+    reads_inputs = False
 
     def __init__(self, shape: tuple[int, ...]) -> None:
         self.shape = tuple(shape)
@@ -133,6 +137,7 @@ def _is_basic(index: Any) -> bool:
 class GetItem(Function):
     name = "getitem"
     rule = "gx = scatter_add(zeros_like(x), index, gy)"
+    reads_inputs = False
 
     def __init__(self, index: Any) -> None:
         self.index = index
@@ -152,6 +157,7 @@ class GetItemGrad(Function):
 
     name = "getitem_grad"
     rule = "gx = getitem(gy, index)"
+    reads_inputs = False
 
     def __init__(self, index: Any, shape: tuple[int, ...]) -> None:
         self.index = index
@@ -171,6 +177,7 @@ class GetItemGrad(Function):
 
 class Concatenate(Function):
     rule = "gx_i = the i-th slice of gy along axis"
+    reads_inputs = False
 
     def __init__(self, axis: int = 0) -> None:
         self.axis = axis
@@ -185,6 +192,7 @@ class Concatenate(Function):
 
 class Split(Function):
     rule = "gx = concatenate(gys, axis)"
+    reads_inputs = False
 
     def __init__(self, indices: Any, axis: int = 0) -> None:
         self.indices = indices
@@ -209,6 +217,7 @@ class Split(Function):
 
 class Pad(Function):
     rule = "gx = gy[the unpadded region]"
+    reads_inputs = False
 
     def __init__(self, pad_width: Any, value: float = 0.0) -> None:
         self.pad_width = pad_width
@@ -228,6 +237,7 @@ class Pad(Function):
 
 class Copy(Function):
     rule = "gx = gy"
+    reads_inputs = False
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         return x.copy()
@@ -239,6 +249,7 @@ class Copy(Function):
 class AsType(Function):
     name = "astype"
     rule = "gx = gy (cast back to x.dtype)"
+    reads_inputs = False
 
     def __init__(self, dtype: Any) -> None:
         self.dtype = np.dtype(dtype)

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .optimizer import _iter_params
+from .optimizer import _changed, _iter_params
 
 __all__ = ["clip_grad_value_", "clip_grad_norm_", "apply_max_norm_"]
 
@@ -131,3 +131,4 @@ def apply_max_norm_(params: Any, max_norm: float, axis: int | tuple[int, ...] = 
         scale = np.ones_like(norms)
         np.divide(max_norm, norms, out=scale, where=norms > max_norm)
         w *= scale.astype(w.dtype)
+        _changed(p)

@@ -36,6 +36,15 @@ import numpy as np
 __all__ = ["Optimizer"]
 
 
+def _changed(p: Any) -> None:
+    """Tell a tensor its data was updated in place, so a graph recorded before the update
+    refuses to backward through it (``Tensor.mark_changed``); other parameter-like objects
+    have nothing to tell."""
+    mark = getattr(p, "mark_changed", None)
+    if mark is not None:
+        mark()
+
+
 def _describe(p: Any, index: int | None = None) -> str:
     name = getattr(p, "name", None)
     where = f"parameter {index}" if index is not None else "parameter"
@@ -251,6 +260,7 @@ class Optimizer:
                 if p not in self.state:
                     self.state[p] = self._init_state(p, group)
                 self._update(p, g, self.state[p], group)
+                _changed(p)
         return loss
 
     def _gradient(self, p: Any, group: dict[str, Any], index: int) -> np.ndarray:
