@@ -405,12 +405,18 @@ class Function:
                     gen = t.generation
         if type(ys) is not tuple:
             if type(ys) is not np.ndarray:
+                if type(ys) is list:  # np.asarray would stack the outputs into one
+                    raise TypeError(
+                        f"op '{self.name}': forward returned a list of {len(ys)} items; return "
+                        "a tuple of arrays for several outputs, or one array"
+                    )
                 ys = np.asarray(ys)
             out = _new_tensor(ys)
             if record:
                 # _record inlined for the single output of nearly every op (one call less)
                 self.inputs = inputs
                 self.generation = gen
+                self.clock = config.changes
                 self.scope = config.scope
                 self._site = _user_frame(1) if config.call_sites else None
                 self.outputs = (_weakref(out),)

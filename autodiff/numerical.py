@@ -58,7 +58,9 @@ def numerical_gradient(
 
     ``x`` is perturbed in place and restored, so ``f`` sees the changed values;
     the result has ``x``'s shape. ``f`` may return a number, an array (summed) or a
-    Tensor, such as a loss computed from a model that reads ``x``.
+    Tensor, such as a loss computed from a model that reads ``x``. The quotient
+    divides by the step actually taken: in float32, ``x + h`` rounds (1000 + 1e-4
+    is 1000.000122), and dividing by ``2h`` would be off by as much.
 
     Example (the gradient of x0^2 + x1^2 at (3, 4) is (6, 8)):
         >>> import numpy as np
@@ -70,6 +72,11 @@ def numerical_gradient(
     x = np.asarray(x)
     if x.dtype.kind != "f":
         raise TypeError(f"numerical_gradient needs a floating-point array, got {x.dtype}")
+    if not x.flags.writeable:
+        raise ValueError(
+            f"numerical_gradient perturbs x in place, but the array of shape {x.shape} "
+            "is read-only; pass a writable copy that f reads (x.copy())"
+        )
     grad = np.zeros_like(x)
     flat = x.reshape(-1)  # a view: perturbing it perturbs x
     if not np.shares_memory(flat, x):
@@ -79,9 +86,17 @@ def numerical_gradient(
     for i in range(flat.size):
         saved = flat[i]
         flat[i] = saved + h
+        high = float(flat[i])  # x + h as stored, rounded to x's dtype
         up = float(np.sum(_value(f, x, mode)))
         flat[i] = saved - h
+        step = high - float(flat[i])
         down = float(np.sum(_value(f, x, mode)))
         flat[i] = saved
-        gflat[i] = (up - down) / (2 * h)
+        if step == 0.0:
+            raise ValueError(
+                f"numerical_gradient: h={h} is below the resolution of {x.dtype} at element "
+                f"{tuple(int(n) for n in np.unravel_index(i, x.shape))} (value {float(saved)!r}): "
+                "x + h == x - h there; use a larger h or a float64 array"
+            )
+        gflat[i] = (up - down) / step
     return grad

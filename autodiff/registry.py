@@ -23,6 +23,7 @@ __all__ = [
     "Domain",
     "OpInfo",
     "register",
+    "unregister",
     "get",
     "all_ops",
     "REAL",
@@ -57,6 +58,49 @@ class Domain:
     avoid: tuple[float, ...] = ()
     margin: float = 0.05
 
+    def __post_init__(self) -> None:
+        # A bad domain would otherwise surface much later, as odd values deep in a
+        # hypothesis run (uniform(2, 1) draws from (1, 2] without complaint).
+        if not self.low < self.high:
+            raise ValueError(f"Domain(low={self.low}, high={self.high}): expected low < high")
+        if not self.margin >= 0:
+            raise ValueError(f"Domain margin must be >= 0, got {self.margin}")
+        if not isinstance(self.avoid, tuple):
+            raise TypeError(
+                f"Domain avoid must be a tuple of points, got {self.avoid!r} "
+                f"(write avoid=({self.avoid!r},) for one point)"
+            )
+        if not self.intervals():
+            raise ValueError(
+                f"{self!r} is empty: every value in [{self.low}, {self.high}] is within "
+                f"margin {self.margin} of a point in avoid={self.avoid}"
+            )
+
+    def intervals(self) -> list[tuple[float, float]]:
+        """``[low, high]`` without the points closer than ``margin`` to a kink in ``avoid``.
+
+        These are the pieces values are drawn from, uniformly over their total length.
+
+        Example (``abs``'s domain, split at its kink):
+            >>> from autodiff.registry import Domain
+            >>> Domain(-2.0, 2.0, avoid=(0.0,), margin=0.5).intervals()
+            [(-2.0, -0.5), (0.5, 2.0)]
+        """
+        pieces = [(float(self.low), float(self.high))]
+        for point in self.avoid:
+            cut_lo, cut_hi = point - self.margin, point + self.margin
+            kept = []
+            for lo, hi in pieces:
+                if cut_hi <= lo or cut_lo >= hi:  # this kink is outside the piece
+                    kept.append((lo, hi))
+                    continue
+                if lo < cut_lo:
+                    kept.append((lo, cut_lo))
+                if cut_hi < hi:
+                    kept.append((cut_hi, hi))
+            pieces = kept
+        return pieces
+
 
 REAL = Domain()
 POSITIVE = Domain(0.2, 3.0)
@@ -88,6 +132,8 @@ class OpInfo:
         smooth: run a second-order check (gradgradcheck) too.
         differentiable: False for ops like argmax (checked for "no graph" only).
         atol, rtol: tolerances for the float64 gradient checks.
+        min_dims, max_dims: how many axes the drawn shapes have (``"same"`` and
+            ``"broadcast"``; a ``cases`` function draws its own shapes).
 
     Example (the apple bill's ``mul``: two inputs that broadcast together):
         >>> import autodiff as ad
@@ -134,16 +180,63 @@ def register(name: str, fn: Callable[..., Any], **kwargs: Any) -> OpInfo:
         >>> ad.registry.unregister("my_cube_root")
     """
     if name in _REGISTRY and _REGISTRY[name].fn is not fn:
-        raise ValueError(f"op '{name}' is already registered")
+        raise ValueError(
+            f"op '{name}' is already registered (with {_REGISTRY[name].fn!r}); "
+            f"call autodiff.registry.unregister('{name}') first to replace it"
+        )
     info = OpInfo(name=name, fn=fn, **kwargs)
-    if info.shapes == "custom" and info.cases is None:
-        raise ValueError(f"op '{name}': shapes='custom' needs a cases function")
+    _validate(info)
     _REGISTRY[name] = info
     return info
 
 
+_SHAPES = ("same", "broadcast", "custom")
+
+
+def _validate(info: OpInfo) -> None:
+    """Refuse an entry the strategies would misread (silently, or much later)."""
+    name = info.name
+    if not callable(info.fn):
+        raise TypeError(f"op '{name}': fn must be callable, got {info.fn!r}")
+    if info.shapes not in _SHAPES:
+        raise ValueError(f"op '{name}': shapes must be one of {_SHAPES}, got {info.shapes!r}")
+    if info.shapes == "custom" and info.cases is None:
+        raise ValueError(f"op '{name}': shapes='custom' needs a cases function")
+    if not isinstance(info.domains, tuple) or not all(isinstance(d, Domain) for d in info.domains):
+        raise TypeError(
+            f"op '{name}': domains must be a tuple with one Domain per tensor input, got "
+            f"{info.domains!r} (for one input write domains=(Domain(...),))"
+        )
+    if info.cases is None and not info.domains:
+        raise ValueError(f"op '{name}': give one Domain per tensor input (domains is empty)")
+    # The meta-test compares these classes with the ops' Function subclasses.
+    from .function import Function
+
+    if not isinstance(info.functions, tuple) or not all(
+        isinstance(f, type) and issubclass(f, Function) for f in info.functions
+    ):
+        raise TypeError(
+            f"op '{name}': functions must be a tuple of Function subclasses, got "
+            f"{info.functions!r} (for one class write functions=(MyOp,))"
+        )
+    if not 0 <= info.min_dims <= info.max_dims:
+        raise ValueError(
+            f"op '{name}': expected 0 <= min_dims <= max_dims, got min_dims={info.min_dims}, "
+            f"max_dims={info.max_dims}"
+        )
+
+
 def unregister(name: str) -> None:
-    """Remove an op from the registry (for user ops registered in tests)."""
+    """Remove an op from the registry (for user ops registered in tests); no error if absent.
+
+    Example:
+        >>> import autodiff as ad
+        >>> from autodiff.registry import register, unregister
+        >>> _ = register("my_negative", ad.neg)
+        >>> unregister("my_negative")
+        >>> "my_negative" in [info.name for info in ad.registry.all_ops()]
+        False
+    """
     _REGISTRY.pop(name, None)
 
 

@@ -29,6 +29,13 @@ def _as_outputs(y: Any) -> tuple[Tensor, ...]:
     if isinstance(y, Tensor):
         return (y,)
     if isinstance(y, (tuple, list)):
+        for k, o in enumerate(y):
+            if not isinstance(o, Tensor):
+                raise TypeError(
+                    f"gradcheck: the function returned {len(y)} outputs and output {k} is "
+                    f"{type(o).__name__} {o!r}, not a Tensor; return only Tensors (leave out "
+                    "outputs that are not Tensors)"
+                )
         return tuple(y)
     raise TypeError(
         f"gradcheck: the function must return a Tensor or a tuple of Tensors, got {y!r}"
@@ -43,16 +50,33 @@ def _upstream(rng: np.random.Generator, shape: tuple[int, ...]) -> np.ndarray:
     return (ramp * signs + 0.01 * rng.standard_normal(n)).reshape(shape)
 
 
+def _checked(arr: np.ndarray) -> bool:
+    """Whether an input is differentiated (float) or passed as a constant (integer, bool)."""
+    return arr.dtype.kind == "f"
+
+
 def _prepare(inputs: Sequence[Any]) -> list[Tensor]:
     tensors = []
     for i, x in enumerate(inputs):
         arr = x.data if isinstance(x, Tensor) else np.asarray(x)
-        if arr.dtype != np.float64:
+        if arr.dtype.kind == "f" and arr.dtype != np.float64:
             raise TypeError(
-                f"gradcheck: input {i} has dtype {arr.dtype}; gradient checks need float64 "
-                "inputs (finite differences in float32 are too coarse)"
+                f"gradcheck: input {i} has dtype {arr.dtype} and shape {arr.shape}; gradient "
+                "checks need float64 inputs (finite differences in float32 are too coarse): "
+                "pass x.astype(np.float64)"
             )
-        tensors.append(Tensor(arr.copy(), requires_grad=True))
+        if arr.dtype.kind not in "fbiu":
+            raise TypeError(
+                f"gradcheck: input {i} has dtype {arr.dtype}; expected float64 inputs to "
+                "check, or integer/bool ones (indices, labels, masks) passed as constants"
+            )
+        tensors.append(Tensor(arr.copy(), requires_grad=_checked(arr)))
+    if not any(t.requires_grad for t in tensors):
+        raise TypeError(
+            f"gradcheck: no input to check: the inputs have dtypes "
+            f"{[str(t.dtype) for t in tensors]}; gradients are checked for float64 inputs "
+            "(integer and bool inputs are passed as constants)"
+        )
     return tensors
 
 
@@ -67,7 +91,7 @@ def _values(fn: Callable[..., Any], arrays: list[np.ndarray], mode: dict[str, bo
         except NoGraphError:  # only that: any other error of fn's is fn's to report
             mode["graph"] = True
     with enable_grad():
-        return _as_outputs(fn(*[Tensor(a, requires_grad=True) for a in arrays]))
+        return _as_outputs(fn(*[Tensor(a, requires_grad=_checked(a)) for a in arrays]))
 
 
 def _weighted_sum(
@@ -83,16 +107,24 @@ def _analytic(
     outs = _as_outputs(fn(*tensors))
     vs = [_upstream(rng, o.shape) for o in outs]
     live = [(o, v) for o, v in zip(outs, vs) if o.requires_grad]
+    zeros = [np.zeros(t.shape) for t in tensors]
     if not live:
-        return [np.zeros_like(t.data) for t in tensors], vs
-    grads = grad(
-        [o for o, _ in live],
-        tensors,
-        grad_outputs=[Tensor(v.astype(o.dtype), _copy=False) for o, v in live],
-        allow_unused=True,
-        create_graph=create_graph,
+        return zeros, vs
+    checked = [t for t in tensors if t.requires_grad]
+    grads = iter(
+        grad(
+            [o for o, _ in live],
+            checked,
+            grad_outputs=[Tensor(v.astype(o.dtype), _copy=False) for o, v in live],
+            allow_unused=True,
+            create_graph=create_graph,
+        )
     )
-    return [np.zeros_like(t.data) if g is None else g.data for t, g in zip(tensors, grads)], vs
+    result = []
+    for t, z in zip(tensors, zeros):
+        g = next(grads) if t.requires_grad else None
+        result.append(z if g is None else g.data)
+    return result, vs
 
 
 def gradcheck(
@@ -137,9 +169,9 @@ def gradcheck(
     mode: dict[str, bool] = {}  # whether fn needs a graph to be evaluated (see _values)
 
     if directional:
-        us = [rng.standard_normal(a.shape) for a in arrays]
-        plus = [a + eps * u for a, u in zip(arrays, us)]
-        minus = [a - eps * u for a, u in zip(arrays, us)]
+        us = [rng.standard_normal(a.shape) * _checked(a) for a in arrays]
+        plus = [a + eps * u if _checked(a) else a for a, u in zip(arrays, us)]
+        minus = [a - eps * u if _checked(a) else a for a, u in zip(arrays, us)]
         numeric = (_weighted_sum(fn, plus, vs, mode) - _weighted_sum(fn, minus, vs, mode)) / (
             2 * eps
         )
@@ -152,6 +184,8 @@ def gradcheck(
         return True
 
     for i, base in enumerate(arrays):
+        if not _checked(base):
+            continue
         numeric = np.zeros_like(base)
         flat, nflat = base.reshape(-1), numeric.reshape(-1)
         for j in range(flat.size):
@@ -182,10 +216,33 @@ def gradcheck(
                 )
             raise GradcheckError(
                 f"gradient check failed for input {i} (shape {base.shape}) at element "
-                f"{tuple(int(n) for n in index)}: autodiff gives {got.reshape(-1)[k]!r}, finite "
-                f"differences give {numeric.reshape(-1)[k]!r} (atol={atol}, rtol={rtol}){hint}"
+                f"{tuple(int(n) for n in index)}: autodiff gives {float(got.reshape(-1)[k])!r}, "
+                f"finite differences give {float(numeric.reshape(-1)[k])!r} "
+                f"(atol={atol}, rtol={rtol}){hint}"
             )
     return True
+
+
+def _same_paths(
+    fn: Callable[..., Any], inputs: Sequence[Any], atol: float, rtol: float, seed: int
+) -> None:
+    """The fast array backward (``backward_arrays``) and the differentiable ``backward``
+    must give one gradient: only the second is differentiated again, so without this a
+    wrong fast path would pass a second-order check."""
+    fast, _ = _analytic(fn, _prepare(inputs), np.random.default_rng(seed), False)
+    slow, _ = _analytic(fn, _prepare(inputs), np.random.default_rng(seed), True)
+    for i, (f, g) in enumerate(zip(fast, slow)):
+        agree = np.isclose(f, g, rtol=rtol, atol=atol, equal_nan=True)
+        if not agree.all():
+            k = int(np.argmin(agree.reshape(-1)))
+            index = tuple(int(n) for n in np.unravel_index(k, g.shape)) if g.shape else ()
+            raise GradcheckError(
+                f"gradient check failed for input {i} (shape {g.shape}) at element {index}: "
+                f"the fast array backward (backward_arrays, used when create_graph=False) "
+                f"gives {float(f.reshape(-1)[k])!r}, the differentiable backward (used with "
+                f"create_graph=True) gives {float(g.reshape(-1)[k])!r} (atol={atol}, "
+                f"rtol={rtol}); the differentiable one agrees with finite differences"
+            )
 
 
 def gradgradcheck(
@@ -197,12 +254,14 @@ def gradgradcheck(
     directional: bool = False,
     seed: int = 0,
 ) -> bool:
-    """Check second derivatives: gradcheck the function (x, v) -> v.J(x).
+    """Check first and second derivatives: gradcheck the function (x, v) -> v.J(x).
 
     First the gradient computed with ``create_graph=True`` (through each op's
-    differentiable ``backward``, which a fast array backward would bypass) is
-    checked against finite differences; then that gradient is itself checked,
-    with respect to both the inputs and the upstream gradient ``v``.
+    differentiable ``backward``) is checked against finite differences, and the
+    gradient without a graph (through each op's fast array backward, where it has
+    one) against it; then the first is itself checked, with respect to both the
+    inputs and the upstream gradient ``v``. Integer and bool inputs are passed as
+    constants, as in ``gradcheck``.
 
     Example:
         >>> import numpy as np
@@ -212,33 +271,47 @@ def gradgradcheck(
         True
     """
     gradcheck(fn, inputs, eps, atol, rtol, directional, seed, create_graph=True)
+    _same_paths(fn, inputs, atol, rtol, seed)
     rng = np.random.default_rng(seed + 1)
     tensors = _prepare(inputs)
     outs = _values(fn, [t.data for t in tensors], {})
     vs = [_upstream(rng, o.shape) for o in outs]
     n = len(tensors)
+    # which of fn's inputs are differentiated (the others are constants, as in gradcheck)
+    positions = [k for k, t in enumerate(tensors) if t.requires_grad]
+    # set when the gradient, recorded with create_graph=True, does not depend on the
+    # upstream gradient at all: a backward written with numpy cannot be differentiated
+    detached: list[bool] = []
 
     def vjp(*args: Tensor) -> tuple[Tensor, ...]:
         xs, gs = args[:n], args[n:]
         # The finite-difference passes run under no_grad with plain inputs; the inner
         # gradient still needs a graph, so record it here regardless.
-        xs = tuple(x if x.requires_grad else Tensor(x.data, requires_grad=True) for x in xs)
+        xs = tuple(
+            x if x.requires_grad or not _checked(x.data) else Tensor(x.data, requires_grad=True)
+            for x in xs
+        )
         with enable_grad():
             return _inner(xs, gs)
 
     def _inner(xs: tuple[Tensor, ...], gs: tuple[Tensor, ...]) -> tuple[Tensor, ...]:
         ys = _as_outputs(fn(*xs))
+        wrt = [xs[k] for k in positions]
         pairs = [(y, g) for y, g in zip(ys, gs) if y.requires_grad]
         if not pairs:
-            return tuple(x * 0.0 for x in xs)
+            return tuple(x * 0.0 for x in wrt)
         grads = grad(
             [y for y, _ in pairs],
-            xs,
+            wrt,
             grad_outputs=[g for _, g in pairs],
             create_graph=True,
             allow_unused=True,
         )
-        return tuple(x * 0.0 if g is None else g for x, g in zip(xs, grads))
+        if any(g.requires_grad for _, g in pairs) and any(
+            g is not None and not g.requires_grad for g in grads
+        ):
+            detached.append(True)
+        return tuple(x * 0.0 if g is None else g for x, g in zip(wrt, grads))
 
     try:
         return gradcheck(
@@ -251,7 +324,16 @@ def gradgradcheck(
             return f"input {k}" if k < n else f"the upstream gradient of output {k - n}"
 
         message = re.sub(r"input (\d+)", name, str(err), count=1)
+        hint = ""
+        if detached:
+            hint = (
+                "; the gradient computed with create_graph=True does not depend on the "
+                "upstream gradient, so a backward on the way is not differentiable: one that "
+                "computes with numpy (on .data) or wraps its result in a new Tensor; write "
+                "backward with autodiff ops (or give the op smooth=False if it is not "
+                "meant to have second derivatives)"
+            )
         raise GradcheckError(
             f"second-order check (the gradient v.J(x), computed with create_graph=True, "
-            f"differentiated again): {message}"
+            f"differentiated again): {message}{hint}"
         ) from None

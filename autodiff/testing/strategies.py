@@ -66,9 +66,14 @@ def shapes(min_dims: int = 0, max_dims: int = 3, min_side: int = 1, max_side: in
 
 @hs.composite
 def broadcastable_shapes(
-    draw: Any, n: int = 2, expand: bool = False, max_dims: int = 3, max_side: int = 4
+    draw: Any,
+    n: int = 2,
+    expand: bool = False,
+    max_dims: int = 3,
+    max_side: int = 4,
+    min_dims: int = 0,
 ) -> tuple[tuple[int, ...], ...]:
-    """``n`` shapes that broadcast together.
+    """``n`` shapes that broadcast together, each with ``min_dims..max_dims`` axes.
 
     With ``expand=True`` returns ``(small, big)`` where ``small`` broadcasts *to*
     ``big`` (the pairs ``broadcast_to`` and ``sum_to`` need).
@@ -89,12 +94,14 @@ def broadcastable_shapes(
         >>> test_add_broadcasts(); test_sum_to()
     """
     if expand:
-        big = draw(shapes(max_dims=max_dims, max_side=max_side))
-        keep = draw(hs.integers(0, len(big)))
+        big = draw(shapes(min_dims=min_dims, max_dims=max_dims, max_side=max_side))
+        keep = draw(hs.integers(min_dims, len(big)))
         small = tuple(1 if draw(hs.booleans()) else s for s in big[len(big) - keep :])
         return small, big
     result = draw(
-        hnp.mutually_broadcastable_shapes(num_shapes=n, max_dims=max_dims, max_side=max_side)
+        hnp.mutually_broadcastable_shapes(
+            num_shapes=n, min_dims=min_dims, max_dims=max_dims, max_side=max_side
+        )
     )
     return tuple(result.input_shapes)
 
@@ -127,12 +134,22 @@ def arrays(
     """
     seed = draw(hs.integers(0, 2**32 - 1))
     rng = np.random.default_rng([seed, salt])
-    values = rng.uniform(domain.low, domain.high, size=shape)
-    for point in domain.avoid:
-        close = np.abs(values - point) < domain.margin
-        # push values away from the kink, to whichever side they were on
-        values = np.where(close, point + np.copysign(2 * domain.margin, values - point), values)
-    return np.asarray(values, dtype=dtype)
+    return np.asarray(_uniform(rng, domain, shape), dtype=dtype)
+
+
+def _uniform(rng: np.random.Generator, domain: Domain, shape: Any) -> np.ndarray:
+    """Uniform over the domain's allowed pieces (``Domain.intervals``).
+
+    Drawing from the pieces themselves, rather than pushing values off each kink,
+    keeps them distinct (a push maps a whole band onto one point: ties) and inside
+    ``[low, high]`` and away from every kink (a push off one kink can land on another).
+    """
+    pieces = np.array(domain.intervals(), dtype=np.float64)
+    lengths = pieces[:, 1] - pieces[:, 0]
+    ends = np.cumsum(lengths)
+    u = rng.uniform(0.0, ends[-1], size=shape)
+    k = np.minimum(np.searchsorted(ends, u, side="right"), len(pieces) - 1)
+    return pieces[k, 0] + (u - (ends[k] - lengths[k]))
 
 
 @hs.composite
@@ -259,6 +276,10 @@ def indices_for(draw: Any, shape: tuple[int, ...]) -> Any:
         ...     assert np.array_equal(ad.tensor(a)[index].data, a[index])
         >>> test_getitem_matches_numpy()
     """
+    if not shape:
+        # a 0-d array takes only the empty index and Ellipsis (what ints and slices
+        # would need an axis for)
+        return draw(hs.sampled_from([(), Ellipsis]))
     kind = draw(hs.sampled_from(["basic", "int_array", "mask", "mixed"]))
     if kind == "int_array":
         k = draw(hs.integers(1, 5))
@@ -286,12 +307,17 @@ def indices_for(draw: Any, shape: tuple[int, ...]) -> Any:
 def op_cases(draw: Any, info: OpInfo) -> tuple[list[np.ndarray], dict[str, Any]]:
     """Inputs (float64 arrays) and keyword arguments for one call of a registered op.
 
+    Give the test ``settings(deadline=None)``: ops with numba kernels (convolutions,
+    recurrent sequences) compile on their first call, which overruns hypothesis's
+    default 200 ms deadline once and is then reported as a flaky test.
+
     Example (the property test the project runs for every op; register yours first):
         >>> import autodiff as ad
-        >>> from hypothesis import given
+        >>> from hypothesis import given, settings
         >>> from autodiff.testing import check_op, strategies as st
         >>> info = ad.registry.get("maximum")
-        >>> @given(st.op_cases(info))
+        >>> @settings(deadline=None)
+        ... @given(st.op_cases(info))
         ... def test_maximum(case):
         ...     arrays, kwargs = case
         ...     check_op(info, arrays, kwargs)
@@ -301,7 +327,9 @@ def op_cases(draw: Any, info: OpInfo) -> tuple[list[np.ndarray], dict[str, Any]]
         return info.cases(draw, _this_module())
     n = len(info.domains)
     if info.shapes == "broadcast":
-        input_shapes = list(draw(broadcastable_shapes(n)))
+        input_shapes = list(
+            draw(broadcastable_shapes(n, min_dims=info.min_dims, max_dims=info.max_dims))
+        )
     else:
         shape = draw(shapes(min_dims=info.min_dims, max_dims=info.max_dims))
         input_shapes = [shape] * n

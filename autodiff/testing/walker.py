@@ -55,12 +55,33 @@ def _outputs(y: Any) -> list[Tensor]:
     return [y] if isinstance(y, Tensor) else list(y)
 
 
+def _check_float32(info: OpInfo, fn: Any, arrays: list[np.ndarray], outs: list[Tensor]) -> None:
+    """float32 in, float32 out: an output that follows float64 inputs (is float64) must
+    follow float32 ones too. Outputs of another dtype (``astype``, argmax) are the op's
+    choice and are left alone."""
+    follows = [o.dtype == np.float64 for o in outs]
+    if not any(follows):
+        return
+    small = [a.astype(np.float32) if a.dtype == np.float64 else a for a in arrays]
+    with no_grad():
+        got = _outputs(fn(*[Tensor(a) for a in small]))
+    for k, (o, f) in enumerate(zip(got, follows)):
+        if f and o.dtype != np.float32:
+            raise AssertionError(
+                f"op '{info.name}': float32 inputs of shapes {[a.shape for a in small]} gave "
+                f"output {k} in {o.dtype}; expected float32 (float32 in, float32 out: cast "
+                "constants to the input's dtype, e.g. np.asarray(c, x.dtype))"
+            )
+
+
 def check_invariants(info: OpInfo, arrays: list[np.ndarray], kwargs: dict[str, Any]) -> None:
-    """Inputs are not mutated, nothing is recorded under no_grad, gradients do not
-    alias each other or the upstream gradient, and backward three times (with
-    ``zero_grad`` in between, the last time with ``create_graph=True``) gives
-    the same result, so a backward does not change what it saved and an op's fast
-    array backward agrees with its differentiable ``backward``.
+    """Inputs are not mutated, nothing is recorded under no_grad, float32 inputs
+    give float32 outputs (where float64 ones give float64), backward does not write
+    into the upstream gradient it receives, gradients do not alias each other or
+    the upstream gradient, and backward three times (with ``zero_grad`` in between,
+    the last time with ``create_graph=True``) gives the same result, so a backward
+    does not change what it saved and an op's fast array backward agrees with its
+    differentiable ``backward``.
 
     Raises:
         AssertionError: naming the op and the invariant it broke.
@@ -82,7 +103,7 @@ def check_invariants(info: OpInfo, arrays: list[np.ndarray], kwargs: dict[str, A
     fn = _bind(info, kwargs)
     originals = [a.copy() for a in arrays]
     with no_grad():
-        leaves = [Tensor(a, requires_grad=True) for a in arrays]
+        leaves = [Tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
         outs = _outputs(fn(*leaves))
     for o in outs:
         returned_input = any(o is x for x in leaves)  # e.g. reshape to the same shape
@@ -94,18 +115,28 @@ def check_invariants(info: OpInfo, arrays: list[np.ndarray], kwargs: dict[str, A
                 raise AssertionError(f"non-differentiable op '{info.name}' returned a grad tensor")
         return
 
-    xs = [Tensor(a, requires_grad=True) for a in arrays]
+    xs = [Tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
     outs = _outputs(fn(*xs))
     for a, x, orig in zip(arrays, xs, originals):
         if not np.array_equal(x.data, orig, equal_nan=True) or not np.array_equal(a, orig):
             raise AssertionError(f"op '{info.name}' mutated its input")
+    _check_float32(info, fn, arrays, outs)
     live = [o for o in outs if o.requires_grad]
     if not live:
         return
     rng = np.random.default_rng(0)
     upstream = [Tensor(rng.standard_normal(o.shape).astype(o.dtype)) for o in live]
+    sent = [g.data.copy() for g in upstream]
     for o, g in zip(live, upstream):
         o.backward(g, retain_graph=True)
+    for k, (g, copy) in enumerate(zip(upstream, sent)):
+        if not np.array_equal(g.data, copy, equal_nan=True):
+            # The same array can reach several nodes (add hands one gradient to both of
+            # its inputs) and a retained .grad: writing into it corrupts their gradients.
+            raise AssertionError(
+                f"op '{info.name}': backward wrote into the upstream gradient of output {k} "
+                f"(shape {g.shape}); compute a new array (gy * mask), do not change gy in place"
+            )
     first = [None if x.grad is None else x.grad.data.copy() for x in xs]
     given = [g.data for g in upstream]
     grads = [x.grad.data for x in xs if x.grad is not None]
