@@ -290,3 +290,15 @@ def test_numerical_gradient_read_only_array_says_what_to_do():
     x.flags.writeable = False
     with pytest.raises(ValueError, match=r"read-only; pass a writable copy"):
         ad.numerical_gradient(lambda v: np.sum(v**2), x)
+
+
+def test_a_forward_returning_a_list_is_refused_not_stacked():
+    class Two(ad.Function):
+        def forward(self, x):
+            return [x * 2, x * 3]  # a tuple was meant
+
+        def backward(self, g1, g2):
+            return g1 * 2 + g2 * 3
+
+    with pytest.raises(TypeError, match="returned a list of 2 items; return a tuple"):
+        Two()(ad.tensor(np.ones(3), requires_grad=True))
