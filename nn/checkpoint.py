@@ -60,7 +60,7 @@ from typing import Any
 
 import numpy as np
 
-from .module import Module
+from .module import LoadResult, Module
 from .random import get_rng
 
 __all__ = [
@@ -113,6 +113,8 @@ class Checkpoint:
     optimizer_state: dict[str, np.ndarray] | None = field(default=None, repr=False)
     scheduler_state: dict[str, np.ndarray] | None = field(default=None, repr=False)
     rng_state: dict[str, Any] = field(default_factory=dict, repr=False)
+    #: What the model's ``load_state_dict`` skipped (set by :func:`load_checkpoint`).
+    load_result: LoadResult | None = field(default=None, repr=False)
 
 
 # --------------------------------------------------------------------------------- saving
@@ -141,12 +143,22 @@ def save_checkpoint(
         >>> sorted(k for k in np.load(path).files if k.startswith("model/"))
         ['model/bias', 'model/weight']
     """
-    path = os.fspath(path)
+    path = _checked_path(path, "save")
+    if not callable(getattr(model, "state_dict", None)):
+        raise TypeError(
+            f"save_checkpoint('{path}'): model must be an nn.Module (anything with "
+            f"state_dict()); got {type(model).__name__}"
+        )
+    if extra is not None and not isinstance(extra, Mapping):
+        raise TypeError(
+            f"save_checkpoint('{path}'): extra must be a mapping of names to values; "
+            f"got {type(extra).__name__}"
+        )
     arrays: dict[str, np.ndarray] = {}
     state = model.state_dict()
     for key, value in state.items():
         arrays[f"model/{key}"] = _storable(value, f"model state '{key}'", path)
-    contents: dict[str, Any] = {"epoch": None if epoch is None else int(epoch)}
+    contents: dict[str, Any] = {"epoch": _checked_epoch(epoch, path)}
     if optimizer is not None:
         for key, value in optimizer.state_dict().items():
             arrays[f"optimizer/{key}"] = _storable(value, f"optimizer state '{key}'", path)
@@ -191,8 +203,46 @@ def _text(s: str) -> np.ndarray:
     return np.array(s, dtype=np.str_)
 
 
+def _checked_path(path: PathLike, action: str) -> str:
+    path = os.fspath(path)
+    if not isinstance(path, str):
+        path = os.fsdecode(path)
+    # "" and "out/" would make the temporary file land in the parent of the working
+    # directory (abspath drops the trailing separator) and fail at the rename.
+    if not path:
+        raise CheckpointError(
+            f"cannot {action} checkpoint: the path is empty; expected a file name"
+        )
+    if path.endswith(os.sep) or (os.altsep and path.endswith(os.altsep)):
+        raise CheckpointError(
+            f"cannot {action} checkpoint '{path}': the path ends with a separator, so it names "
+            "a directory; expected a file name such as 'out/model.npz'"
+        )
+    return path
+
+
+def _checked_epoch(epoch: Any, path: str) -> int | None:
+    if epoch is None:
+        return None
+    if isinstance(epoch, (float, np.floating)) and float(epoch).is_integer():
+        epoch = int(epoch)  # 3.0 from a float counter is still epoch 3
+    if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)):
+        raise TypeError(
+            f"save_checkpoint('{path}'): epoch must be an int or None; "
+            f"got {type(epoch).__name__} {epoch!r}"
+        )
+    return int(epoch)
+
+
 def _storable(value: Any, what: str, path: str) -> np.ndarray:
-    arr = np.asarray(getattr(value, "data", value))
+    try:
+        arr = np.asarray(getattr(value, "data", value))
+    except (ValueError, TypeError) as exc:  # ragged nested lists
+        raise CheckpointError(
+            f"cannot save checkpoint '{path}': {what} ({type(value).__name__}) is not a "
+            f"regular array ({exc}); only numbers, booleans, text and numeric arrays can be "
+            "stored (no pickle)"
+        ) from None
     if arr.dtype.kind not in "biufcUS":
         raise CheckpointError(
             f"cannot save checkpoint '{path}': {what} has dtype {arr.dtype} "
@@ -235,7 +285,12 @@ def _atomic_savez(path: str, arrays: Mapping[str, np.ndarray], compress: bool) -
     if os.path.isdir(path):
         raise CheckpointError(f"cannot save checkpoint '{path}': it is a directory, not a file")
     # Same directory as the target: os.replace is only atomic within one file system.
-    fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
+    try:
+        fd, tmp = tempfile.mkstemp(
+            prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory
+        )
+    except OSError as err:
+        raise _write_error(path, f"cannot create a temporary file in {directory}", err) from err
     try:
         with os.fdopen(fd, "wb") as f:
             (np.savez_compressed if compress else np.savez)(f, **arrays)
@@ -243,11 +298,24 @@ def _atomic_savez(path: str, arrays: Mapping[str, np.ndarray], compress: bool) -
             os.fsync(f.fileno())
         os.chmod(tmp, _file_mode(path))  # mkstemp's 0600 would surprise whoever shares the file
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(err, OSError):  # disk full, I/O error: the bare errno names no file
+            raise _write_error(path, f"writing it through {tmp} failed", err) from err
         raise
     _fsync_directory(directory)
+
+
+def _write_error(path: str, what: str, err: OSError) -> OSError:
+    # An OSError again (same errno, so the same subclass), so callers that handle disk-full
+    # or permission errors keep working; the message says which file and that the old one lives.
+    reason = err.strerror or str(err)
+    return OSError(
+        err.errno,
+        f"cannot save checkpoint '{path}': {what} ({reason}); the file at that path, if "
+        "any, is unchanged",
+    )
 
 
 def _file_mode(path: str) -> int:
@@ -283,7 +351,7 @@ def read_checkpoint(path: PathLike) -> Checkpoint:
         >>> read_checkpoint(path).architecture
         [('weight', (2, 1), '<f4'), ('bias', (1,), '<f4')]
     """
-    path = os.fspath(path)
+    path = _checked_path(path, "read")
     arrays = _read_arrays(path)
     fmt = _get_text(arrays, "__format__", path)
     if fmt != FORMAT:
@@ -291,6 +359,11 @@ def read_checkpoint(path: PathLike) -> Checkpoint:
     version = arrays.get("__version__")
     if version is None or version.shape != () or version.dtype.kind not in "iu":
         raise CheckpointError(f"checkpoint '{path}' has no valid __version__ entry")
+    if int(version) < 1:
+        raise CheckpointError(
+            f"checkpoint '{path}' has format version {int(version)}; versions start at 1 "
+            "(the file was not written by seegrad)"
+        )
     if int(version) > VERSION:
         raise CheckpointError(
             f"checkpoint '{path}' has format version {int(version)}; this seegrad reads "
@@ -310,6 +383,15 @@ def read_checkpoint(path: PathLike) -> Checkpoint:
         architecture = [
             (str(k), tuple(int(d) for d in shape), str(dt)) for k, shape, dt in arch_raw
         ]
+        if not isinstance(contents, dict):
+            raise TypeError(f"__contents__ is a {type(contents).__name__}, expected an object")
+        epoch = contents.get("epoch")
+        if epoch is not None and (isinstance(epoch, bool) or not isinstance(epoch, int)):
+            raise TypeError(f"the epoch is {epoch!r}, expected an int or null")
+        rng: dict[str, Any] = {}
+        for name in ("nn", "numpy"):
+            if f"rng/{name}" in arrays:
+                rng[name] = json.loads(_get_text(arrays, f"rng/{name}", path))
     except (ValueError, TypeError) as exc:
         raise CheckpointError(f"checkpoint '{path}' has malformed metadata ({exc})") from None
     groups: dict[str, dict[str, np.ndarray]] = {}
@@ -325,14 +407,10 @@ def read_checkpoint(path: PathLike) -> Checkpoint:
             f"checkpoint '{path}' is inconsistent: its architecture signature does not match "
             f"the stored model arrays ({_diff(declared, actual_shapes, 'signature', 'arrays')})"
         )
-    rng: dict[str, Any] = {}
-    for name in ("nn", "numpy"):
-        if f"rng/{name}" in arrays:
-            rng[name] = json.loads(_get_text(arrays, f"rng/{name}", path))
     extra = {k: (v.item() if v.shape == () else v) for k, v in groups.get("extra", {}).items()}
     return Checkpoint(
         path=path,
-        epoch=contents.get("epoch"),
+        epoch=epoch,
         extra=extra,
         architecture=architecture,
         model_state=model_state,
@@ -349,6 +427,7 @@ def load_checkpoint(
     scheduler: Any = None,
     *,
     restore_rng: bool = True,
+    strict: bool = True,
 ) -> Checkpoint:
     """Verify ``path`` and load it into ``model`` (and ``optimizer``, ``scheduler``).
 
@@ -358,6 +437,11 @@ def load_checkpoint(
     as it was. With ``restore_rng`` (default) the generator states saved with
     the checkpoint are put back (``nn.manual_seed``'s generator and numpy's
     global one), which is what makes a resumed run repeat the original exactly.
+
+    ``strict=False`` (as ``Module.load_state_dict``) loads the keys the model
+    and the checkpoint share, e.g. a pretrained body under a new head; their
+    shapes must still match. ``Checkpoint.load_result`` then lists the model's
+    keys the file lacked and the file's keys the model lacks.
 
     Returns the :class:`Checkpoint` (``epoch``, ``extra``, the raw states).
 
@@ -376,11 +460,20 @@ def load_checkpoint(
         >>> np.random.rand() == after_save  # the RNG states were restored too
         True
     """
+    for obj, what in ((model, "model"), (optimizer, "optimizer"), (scheduler, "scheduler")):
+        if obj is not None and not callable(getattr(obj, "load_state_dict", None)):
+            raise TypeError(
+                f"load_checkpoint('{os.fspath(path)}'): {what} must have load_state_dict(); "
+                f"got {type(obj).__name__}"
+            )
     ckpt = read_checkpoint(path)
     path = ckpt.path
     if model is not None:
         ours = {k: tuple(v.shape) for k, v in model.state_dict().items()}
         theirs = {k: shape for k, shape, _ in ckpt.architecture}
+        if not strict:  # only the shared keys have to agree
+            ours = {k: v for k, v in ours.items() if k in theirs}
+            theirs = {k: v for k, v in theirs.items() if k in ours}
         if ours != theirs:
             raise CheckpointError(
                 f"checkpoint '{path}' was saved from a different architecture: "
@@ -395,10 +488,12 @@ def load_checkpoint(
                 f"checkpoint '{path}' has no {what} state (it was saved without one); "
                 f"load it without the {what}"
             )
+    if restore_rng:  # checked now, so that a bad state cannot fail after the weights changed
+        _check_rng(ckpt.rng_state, path)
     before = [(o, o.state_dict()) for o in (model, optimizer, scheduler) if o is not None]
     try:
         if model is not None:
-            model.load_state_dict(ckpt.model_state)
+            ckpt.load_result = model.load_state_dict(ckpt.model_state, strict=strict)
         if optimizer is not None:
             optimizer.load_state_dict(ckpt.optimizer_state)
         if scheduler is not None:
@@ -412,31 +507,51 @@ def load_checkpoint(
     return ckpt
 
 
-def load_weights(path: PathLike, model: Module) -> Checkpoint:
+def load_weights(path: PathLike, model: Module, *, strict: bool = True) -> Checkpoint:
     """Load only the model's parameters and buffers (RNG states are left alone).
+
+    ``strict=False`` loads the keys shared by the file and the model (see
+    :func:`load_checkpoint`); ``.load_result`` says what was skipped.
 
     Example:
         >>> import os, tempfile
         >>> import nn
         >>> a, b = nn.Linear(2, 1), nn.Linear(2, 1)
-        >>> _ = load_weights(save_weights(os.path.join(tempfile.mkdtemp(), "w.npz"), a), b)
+        >>> path = save_weights(os.path.join(tempfile.mkdtemp(), "w.npz"), a)
+        >>> _ = load_weights(path, b)
         >>> bool((a.weight.data == b.weight.data).all())
         True
+        >>> body = nn.Sequential(nn.Linear(2, 1))
+        >>> path = save_weights(os.path.join(tempfile.mkdtemp(), "body.npz"), body)
+        >>> bigger = nn.Sequential(nn.Linear(2, 1), nn.Linear(1, 3))
+        >>> load_weights(path, bigger, strict=False).load_result
+        LoadResult(missing_keys=['1.weight', '1.bias'], unexpected_keys=[])
     """
-    return load_checkpoint(path, model, restore_rng=False)
+    return load_checkpoint(path, model, restore_rng=False, strict=strict)
 
 
-def _restore_rng(states: Mapping[str, Any], path: str) -> None:
+def _check_rng(states: Mapping[str, Any], path: str) -> None:
+    # The same assignments as _restore_rng, on throwaway generators.
+    _restore_rng(states, path, type(get_rng().bit_generator)(), np.random.RandomState().set_state)
+
+
+def _restore_rng(
+    states: Mapping[str, Any], path: str, bit_generator: Any = None, set_numpy: Any = None
+) -> None:
     try:
         if "nn" in states:
             # In place, so everything holding the shared generator follows.
-            get_rng().bit_generator.state = states["nn"]
+            (bit_generator or get_rng().bit_generator).state = states["nn"]
         if "numpy" in states:
             s = states["numpy"]
             keys = np.array(s["keys"], dtype=np.uint32)
-            np.random.set_state((s["name"], keys, s["pos"], s["has_gauss"], s["gauss"]))
-    except (ValueError, TypeError, KeyError) as exc:
-        raise CheckpointError(f"checkpoint '{path}' has an invalid RNG state ({exc})") from None
+            (set_numpy or np.random.set_state)(
+                (s["name"], keys, s["pos"], s["has_gauss"], s["gauss"])
+            )
+    except (ValueError, TypeError, KeyError, OverflowError) as exc:
+        raise CheckpointError(
+            f"checkpoint '{path}' has an invalid RNG state ({type(exc).__name__}: {exc})"
+        ) from None
 
 
 # What zipfile, zlib and numpy raise on a damaged archive: a flipped byte can make an entry
@@ -456,13 +571,17 @@ _UNREADABLE = (
 
 
 def _read_arrays(path: str) -> dict[str, np.ndarray]:
+    if os.path.isdir(path):
+        raise CheckpointError(
+            f"cannot read checkpoint '{path}': it is a directory; expected a checkpoint file"
+        )
     try:
         data = np.load(path, allow_pickle=False)
     except FileNotFoundError:
         raise
     except ValueError as exc:
         raise CheckpointError(
-            f"'{path}' is not a checkpoint: it is neither an .npz archive nor safe to read ({exc})"
+            f"'{path}' is not a checkpoint: {_sniff(path, exc)}; expected an .npz archive"
         ) from None
     except _UNREADABLE as exc:
         raise CheckpointError(
@@ -493,6 +612,26 @@ def _read_arrays(path: str) -> dict[str, np.ndarray]:
     if strays:
         raise CheckpointError(f"'{path}' is not a checkpoint: entries {strays} are not arrays")
     return arrays
+
+
+def _sniff(path: str, exc: ValueError) -> str:
+    # numpy calls anything that is neither .npz nor .npy "pickled data"; say what it is.
+    try:
+        with open(path, "rb") as f:
+            head = f.read(16)
+    except OSError:
+        head = b""
+    if head.startswith(b"\x93NUMPY"):
+        # numpy refuses object arrays (they need pickle, which can execute code)
+        return f"it is a single .npy array that cannot be read safely ({exc})"
+    if head.startswith(b"\x1f\x8b"):
+        return "it is gzip-compressed (decompress it first; .npz archives are zip files)"
+    if head[:1] == b"\x80":
+        return (
+            "it looks like a pickle file, which is never read here, since unpickling can "
+            "execute code"
+        )
+    return f"it starts with {head!r}, not the zip signature b'PK\\x03\\x04'"
 
 
 def _get_text(arrays: Mapping[str, np.ndarray], key: str, path: str) -> str:

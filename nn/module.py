@@ -717,6 +717,12 @@ class Module:
                     f"the state dict has {arr.shape}"
                 )
                 continue
+            if _lossy(arr, t.data.dtype):
+                problems.append(
+                    f"the value for '{key}' ({arr.dtype}) cannot be stored in the model's "
+                    f"{t.data.dtype} without losing values"
+                )
+                continue
             try:  # converted now, so that a value that cannot be leaves nothing half-loaded
                 arrays[key] = arr.astype(t.data.dtype, copy=False)
             except (ValueError, TypeError) as exc:
@@ -1155,3 +1161,18 @@ def functional_call(module: Module, params: Mapping[str, Any], *args: Any, **kwa
     finally:
         for owner, name, old in reversed(saved):
             owner._parameters[name] = old
+
+
+def _lossy(arr: np.ndarray, target: np.dtype) -> bool:
+    """Whether storing ``arr`` in ``target`` would change its values beyond rounding: a
+    complex number losing its imaginary part, a float becoming an int, an int that does
+    not fit, a fraction into an int. float64 into float32 (rounding) is fine."""
+    kind, into = arr.dtype.kind, target.kind
+    if kind == "c" and into != "c":
+        return bool(np.any(arr.imag != 0))
+    if into not in "iu" or kind not in "fiu" or not arr.size:
+        return False
+    if kind == "f" and not (np.isfinite(arr).all() and (arr == np.round(arr)).all()):
+        return True
+    info = np.iinfo(target)
+    return bool(arr.min() < info.min or arr.max() > info.max)

@@ -99,7 +99,7 @@ class ArrayDataset(Dataset):
     def __init__(self, *arrays: ArrayLike) -> None:
         if not arrays:
             raise ValueError("ArrayDataset needs at least one array; got none")
-        converted = tuple(np.asarray(a) for a in arrays)
+        converted = tuple(_as_array(a, k) for k, a in enumerate(arrays))
         for k, a in enumerate(converted):
             if a.ndim == 0:
                 raise ValueError(
@@ -124,6 +124,19 @@ class ArrayDataset(Dataset):
     def __repr__(self) -> str:
         shapes = ", ".join(str(a.shape) for a in self.arrays)
         return f"ArrayDataset({shapes})"
+
+
+def _as_array(value: ArrayLike, k: int) -> np.ndarray:
+    try:
+        return np.asarray(value)
+    except (ValueError, TypeError) as exc:  # ragged, e.g. a tuple of arrays of two lengths
+        hint = ""
+        if isinstance(value, (tuple, list)) and value and hasattr(value[0], "shape"):
+            hint = " (to pass several arrays, unpack them: ArrayDataset(*arrays))"
+        raise ValueError(
+            f"ArrayDataset argument {k} ({type(value).__name__}) is not a regular array: "
+            f"its elements have different lengths or shapes{hint}; numpy said: {exc}"
+        ) from None
 
 
 class Subset(Dataset):
@@ -234,7 +247,13 @@ def _n_test(n: int, test_size: float) -> int:
                 f"test_size as a count must lie in [1, {n - 1}] for {n} samples; got {n_test}"
             )
         return n_test
-    frac = float(test_size)
+    try:
+        frac = float(test_size)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"test_size must be a fraction in (0, 1) or a count; got {type(test_size).__name__} "
+            f"{test_size!r}"
+        ) from None
     if not 0.0 < frac < 1.0:
         raise ValueError(f"test_size as a fraction must lie strictly between 0 and 1; got {frac}")
     n_test = int(math.ceil(frac * n))

@@ -130,7 +130,8 @@ def write_idx(path: str | os.PathLike[str], array: ArrayLike) -> Path:
     Args:
         path: destination file; parent directories must exist.
         array: an array of dtype uint8, int8, int16, int32, float32 or float64
-            with 1 to 255 dimensions (as many as numpy allows), each smaller than 2**32.
+            (either byte order) with 1 to 255 dimensions (as many as numpy allows),
+            each smaller than 2**32.
 
     Returns:
         The path written, as a :class:`pathlib.Path`.
@@ -147,7 +148,10 @@ def write_idx(path: str | os.PathLike[str], array: ArrayLike) -> Path:
         (2, 28, 28)
     """
     a = np.asarray(array)
-    code = next((c for c, d in IDX_DTYPES.items() if d.newbyteorder("=") == a.dtype), None)
+    # Any byte order will do (np.fromfile(..., ">f4") gives big-endian arrays): the bytes
+    # are written big-endian below whatever order they are in now.
+    native = a.dtype.newbyteorder("=")
+    code = next((c for c, d in IDX_DTYPES.items() if d.newbyteorder("=") == native), None)
     if code is None:
         names = ", ".join(d.name for d in IDX_DTYPES.values())
         raise ValueError(

@@ -13,7 +13,7 @@ This module uses only NumPy and the standard library.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import numpy as np
@@ -38,11 +38,40 @@ def _array_view(dataset: Dataset) -> tuple[tuple[np.ndarray, ...], np.ndarray | 
     return None
 
 
-def _collate(samples: list[Any]) -> tuple[np.ndarray, ...]:
-    """Stack a list of samples (tuples, or single values) field by field."""
+def _stack(parts: list[Any], field: Any) -> np.ndarray:
+    arrays = [np.asarray(p) for p in parts]
+    shapes = {a.shape for a in arrays}
+    if len(shapes) != 1:
+        raise ValueError(
+            f"DataLoader: field {field} has different shapes within one batch "
+            f"({sorted(shapes)}); every sample's field {field} must have the same shape"
+        )
+    out = np.stack(arrays)
+    if out.dtype == object:  # np.stack of dicts, None or custom objects: not a batch
+        kinds = sorted({type(p).__name__ for p in parts})
+        raise ValueError(
+            f"DataLoader: field {field} holds {', '.join(kinds)} values, which cannot be "
+            "stacked into a numeric array; samples must be arrays, numbers or text, or "
+            "tuples or dicts of them"
+        )
+    return out
+
+
+def _collate(samples: list[Any]) -> tuple[np.ndarray, ...] | dict[Any, np.ndarray]:
+    """Stack a list of samples (tuples, dicts, or single values) field by field."""
     first = samples[0]
+    if isinstance(first, Mapping):
+        keys = list(first)
+        for k, s in enumerate(samples):
+            if not isinstance(s, Mapping) or set(s) != set(keys):
+                got = sorted(map(str, s)) if isinstance(s, Mapping) else type(s).__name__
+                raise ValueError(
+                    f"DataLoader: every sample must have the same structure; sample 0 of this "
+                    f"batch is a dict with keys {sorted(map(str, keys))} but sample {k} has {got}"
+                )
+        return {key: _stack([s[key] for s in samples], repr(key)) for key in keys}
     if not isinstance(first, (tuple, list)):
-        return (np.stack([np.asarray(s) for s in samples]),)
+        return (_stack(samples, 0),)
     width = len(first)
     for k, s in enumerate(samples):
         if not isinstance(s, (tuple, list)) or len(s) != width:
@@ -51,17 +80,7 @@ def _collate(samples: list[Any]) -> tuple[np.ndarray, ...]:
                 f"DataLoader: every sample must have the same structure; sample 0 of this "
                 f"batch has {width} fields but sample {k} has {got}"
             )
-    out = []
-    for f in range(width):
-        parts = [np.asarray(s[f]) for s in samples]
-        shapes = {p.shape for p in parts}
-        if len(shapes) != 1:
-            raise ValueError(
-                f"DataLoader: field {f} has different shapes within one batch "
-                f"({sorted(shapes)}); every sample's field {f} must have the same shape"
-            )
-        out.append(np.stack(parts))
-    return tuple(out)
+    return tuple(_stack([s[f] for s in samples], f) for f in range(width))
 
 
 class DataLoader:
@@ -69,7 +88,9 @@ class DataLoader:
 
     Each batch is a tuple with one array per sample field, e.g. ``(X, y)``
     with ``X.shape[0] == batch_size`` (the last batch may be smaller unless
-    ``drop_last``). ``len(loader)`` is the number of batches per epoch.
+    ``drop_last``); a dataset whose samples are dicts gives dicts of arrays
+    (``{"x": X, "y": y}``), as in PyTorch. ``len(loader)`` is the number of
+    batches per epoch.
 
     Args:
         dataset: any dataset (``__len__`` and ``__getitem__``).
@@ -122,7 +143,7 @@ class DataLoader:
             return n // self.batch_size
         return -(-n // self.batch_size)
 
-    def __iter__(self) -> Iterator[tuple[np.ndarray, ...]]:
+    def __iter__(self) -> Iterator[Any]:
         n = len(self.dataset)
         order = get_rng(self._rng).permutation(n) if self.shuffle else np.arange(n)
         view = _array_view(self.dataset)

@@ -42,7 +42,15 @@ def batchify(series: Any, batch_size: int) -> np.ndarray:
     """
     data = np.asarray(series)
     if data.ndim == 0:
-        raise ValueError("batchify: the series must have at least one axis (time)")
+        raise ValueError(
+            f"batchify: the series must have at least one axis (time); got a scalar "
+            f"{type(series).__name__}"
+        )
+    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+        raise ValueError(
+            f"batchify: batch_size must be a positive int, got {type(batch_size).__name__} "
+            f"{batch_size!r}"
+        )
     if batch_size < 1:
         raise ValueError(f"batchify: batch_size must be positive, got {batch_size}")
     per_row = len(data) // batch_size
@@ -104,6 +112,11 @@ class BPTTLoader:
         self.targets = None
         if targets is not None:
             targets = np.asarray(targets)
+            if targets.ndim == 0:
+                raise ValueError(
+                    f"BPTTLoader: targets must be an array aligned with the series (one per "
+                    f"step); got a scalar {targets!r}"
+                )
             if len(targets) != len(np.asarray(series)):
                 raise ValueError(
                     f"BPTTLoader: targets have length {len(targets)} but the series has "
@@ -117,7 +130,11 @@ class BPTTLoader:
         # next-step targets need one step beyond the last input
         self._usable = self.rows.shape[1] - (1 if self.targets is None else 0)
         if self._usable < 1:
-            raise ValueError("BPTTLoader: the series is too short for even one window")
+            raise ValueError(
+                f"BPTTLoader: the series is too short for even one window: its "
+                f"{len(np.asarray(series))} steps cut into {batch_size} rows give "
+                f"{self.rows.shape[1]} step(s) per row, and next-step targets need at least 2"
+            )
 
     @property
     def steps_per_row(self) -> int:

@@ -300,10 +300,7 @@ class ModelCheckpoint(Callback):
             if not self._monitor.improved(value):
                 return
             self._monitor.best = value
-        path = self._path(epoch, logs or {})
-        directory = os.path.dirname(path)
-        if directory:
-            os.makedirs(directory, exist_ok=True)
+        path = self._path(epoch, logs or {})  # save_checkpoint creates its directory
         if self.save_weights_only:
             from ..checkpoint import save_weights
 
