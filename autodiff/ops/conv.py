@@ -14,10 +14,15 @@ gradgradcheck passes for both public ops.
 
 dtypes: x, weight and bias must share one floating dtype (as in PyTorch); float32 in
 gives float32 out. An upstream gradient of a wider dtype is cast to the op's dtype.
+float16 is computed in float32 and returned as float16 (numba has no float16), and an
+array in swapped byte order ('>f4') is taken as its native twin (``kernel_array``); the
+pooling ops do the same.
 """
 
 from __future__ import annotations
 
+import math
+import threading
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -79,14 +84,62 @@ def run_kernel(
     ``serial``: the caller is one of several threads sharing a batch) the kernel's serial
     twin, else the parallel kernel. All return a new array in the dtype of the first
     argument (the reference may return a view or promote, so it is normalised here).
+
+    numba's workqueue thread pool aborts the whole process when a second Python thread
+    enters it, so the parallel kernels run under ``_PARALLEL``; a thread that finds it
+    taken runs the serial twin instead (both threads then work, one core each), or waits
+    for a kernel without one.
     """
     if size < SMALL_PROBLEM:
         return np.ascontiguousarray(reference(*args), dtype=args[0].dtype)
     if serial:
         return SERIAL_TWINS[kernel](*args)
-    if size < SERIAL_PROBLEM:
-        return SERIAL_TWINS.get(kernel, kernel)(*args)
-    return kernel(*args)
+    twin = SERIAL_TWINS.get(kernel)
+    if twin is not None and size < SERIAL_PROBLEM:
+        return twin(*args)
+    if not _PARALLEL.acquire(blocking=twin is None):
+        return twin(*args)
+    try:
+        return kernel(*args)
+    finally:
+        _PARALLEL.release()
+
+
+#: Held while a parallel kernel runs (see ``run_kernel``).
+_PARALLEL = threading.Lock()
+
+
+def kernel_dtype(dtype: np.dtype) -> np.dtype:
+    """The dtype the kernels compute a float ``dtype`` in: float32 or float64, native order.
+
+    numba compiles neither float16 nor a swapped byte order (a '>f4' array read from a
+    file): float16 is computed in float32 (PyTorch's CPU kernels accumulate it in float32
+    too) and a swapped dtype becomes its native twin.
+    """
+    if dtype.isnative and dtype.itemsize >= 4:
+        return dtype
+    return np.dtype(np.float32) if dtype.itemsize < 4 else dtype.newbyteorder("=")
+
+
+def kernel_array(a: np.ndarray) -> np.ndarray:
+    """``a`` as the kernels take it: C-contiguous, in ``kernel_dtype`` (no copy if it is)."""
+    return np.ascontiguousarray(a, dtype=kernel_dtype(a.dtype))
+
+
+def as_result(y: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """A kernel's result ``y`` in the op's output dtype: ``dtype`` in native byte order
+    (float16 in gives float16 out; '>f4' in gives float32 out, as numpy's arithmetic does)."""
+    if y.dtype == dtype and dtype.isnative:
+        return y
+    return y.astype(dtype.newbyteorder("="), copy=False)
+
+
+def check_float(op: str, x: np.ndarray) -> None:
+    """Raise a TypeError naming ``op`` unless ``x`` is a float array the kernels can take."""
+    if x.dtype.kind != "f" or x.dtype.itemsize > 8:
+        raise TypeError(
+            f"{op}: needs a float16, float32 or float64 input, got {x.dtype} (shape {x.shape})"
+        )
 
 
 def image_chunks(n: int, per_image: int) -> list[slice]:
@@ -103,19 +156,27 @@ def image_chunks(n: int, per_image: int) -> list[slice]:
 
 
 def pair(value: Any, name: str, op: str, minimum: int) -> tuple[int, int]:
-    """``value`` (an int or a pair of ints) as a pair of ints, each at least ``minimum``."""
+    """``value`` (an int or a pair of ints) as a pair of ints, each at least ``minimum``.
+
+    A bool is not a size (``stride=True`` would silently be 1), as in ``nn``'s size checks.
+    """
+    given = value
     if isinstance(value, (int, np.integer)):
         value = (value, value)
     ok = (
         isinstance(value, (tuple, list))
         and len(value) == 2
-        and all(isinstance(v, (int, np.integer)) and v >= minimum for v in value)
+        and all(_is_int(v) and v >= minimum for v in value)
     )
     if not ok:
         raise ValueError(
-            f"{op}: {name} must be an int or a pair of ints >= {minimum}, got {value!r}"
+            f"{op}: {name} must be an int or a pair of ints >= {minimum}, got {given!r}"
         )
     return int(value[0]), int(value[1])
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, (int, np.integer)) and not isinstance(v, (bool, np.bool_))
 
 
 @dataclass(frozen=True)
@@ -129,7 +190,7 @@ class ConvSpec:
 
     @classmethod
     def make(cls, op: str, stride: Any, padding: Any, dilation: Any, groups: Any) -> ConvSpec:
-        if not isinstance(groups, (int, np.integer)) or groups < 1:
+        if not _is_int(groups) or groups < 1:
             raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
         return cls(
             pair(stride, "stride", op, 1),
@@ -149,14 +210,19 @@ class ConvSpec:
         )
 
 
-def _check_dtypes(x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> None:
-    if x.dtype.kind != "f":
-        raise TypeError(f"needs a floating-point input, got {x.dtype}")
-    for name, a in (("weight", w), ("bias", b)):
-        if a is not None and a.dtype != x.dtype:
+def _check_dtypes(
+    op: str, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None, names: Any = None
+) -> None:
+    check_float(op, x)
+    for name, a in zip(names or ("weight", "bias"), (w, b)):
+        # A swapped byte order is the same number type: kernel_array evens it out.
+        if a is None or a.dtype == x.dtype:
+            continue
+        if a.dtype.newbyteorder("=") != x.dtype.newbyteorder("="):
+            want = x.dtype.newbyteorder("=").name
             raise TypeError(
-                f"{name} has dtype {a.dtype} but the input has dtype {x.dtype}; convert one "
-                f"of them (e.g. {name}.astype(np.{x.dtype}))"
+                f"{op}: {name} has dtype {a.dtype} but the input has dtype {x.dtype} (shapes "
+                f"{a.shape} and {x.shape}); convert one of them (e.g. {name}.astype(np.{want}))"
             )
 
 
@@ -216,7 +282,7 @@ def _conv_forward(
         x (64,1,28,28),  O 16     0.37 / 0.76
     """
     n, o, plane = out.shape[0], w.shape[0], oh * ow
-    w_mat = w.reshape(o, -1)
+    w_mat = w.reshape(o, math.prod(w.shape[1:]))  # not -1: O may be 0
     og, rows = o // groups, w_mat.shape[1]
     y = out.reshape(n, o, plane)
     per_image = plane >= 1024 or rows < FEW_ROWS
@@ -266,7 +332,7 @@ def _forward(
     rows = w.shape[1] * taps
     ones_row = b is not None and spec.groups == 1 and n * oh * ow > rows
     if ones_row:
-        w, b = np.concatenate([w.reshape(o, -1), b.reshape(o, 1)], axis=1), None
+        w, b = np.concatenate([w.reshape(o, math.prod(w.shape[1:])), b.reshape(o, 1)], 1), None
 
     def work(i: int) -> None:
         part = x[chunks[i]]
@@ -282,7 +348,7 @@ def _forward(
 def _as_gymat(gy: np.ndarray) -> np.ndarray:
     """gy (N, O, OH, OW) -> (O, N*OH*OW), the column order of ``cols``."""
     n, o = gy.shape[:2]
-    return np.ascontiguousarray(gy.transpose(1, 0, 2, 3)).reshape(o, -1)
+    return np.ascontiguousarray(gy.transpose(1, 0, 2, 3)).reshape(o, n * gy.shape[2] * gy.shape[3])
 
 
 def cast_like(g: Tensor, like: Tensor | np.ndarray) -> Tensor:
@@ -299,7 +365,7 @@ def _input_grad(
 ) -> np.ndarray:
     """conv^T: col2im(W_mat.T @ gymat) per group, an array of shape ``x_shape``."""
     o, groups = w.shape[0], spec.groups
-    w_mat = w.reshape(o, -1)
+    w_mat = w.reshape(o, math.prod(w.shape[1:]))
     if groups == 1:
         gcols = w_mat.T @ gymat
     else:
@@ -447,19 +513,20 @@ class Conv2d(Function):
         self.spec = spec
 
     def forward(self, x: np.ndarray, w: np.ndarray, b: np.ndarray | None = None) -> np.ndarray:
-        _check_dtypes(x, w, b)
+        _check_dtypes("conv2d", x, w, b)
         oh, ow = _check_conv("conv2d", x, w, self.spec)
         if b is not None and b.shape != (w.shape[0],):
             raise ValueError(f"conv2d: bias must have shape ({w.shape[0]},), got {b.shape}")
-        x = np.ascontiguousarray(x)
-        y, cached = _forward(x, np.ascontiguousarray(w), b, self.spec, oh, ow)
+        out = x.dtype
+        x, w = kernel_array(x), kernel_array(w)
+        y, cached = _forward(x, w, None if b is None else kernel_array(b), self.spec, oh, ow)
         if is_grad_enabled() and sum(c.nbytes for c in cached.cols) <= COLS_CACHE_BYTES:
             self.saved = cached
-        return y
+        return as_result(y, out)
 
     def backward_arrays(self, gy: np.ndarray) -> tuple[np.ndarray | None, ...]:
         x, w = self.inputs[0], self.inputs[1]
-        gy = np.ascontiguousarray(gy, dtype=x.dtype)
+        gy = np.ascontiguousarray(gy, dtype=kernel_dtype(x.dtype))
         cached = getattr(self, "saved", None)
         self.saved = None
         with_bias = len(self.inputs) == 3
@@ -468,8 +535,8 @@ class Conv2d(Function):
             self.spec,
             x.shape,
             w.shape[2:],
-            w=np.ascontiguousarray(w.data) if x.requires_grad else None,
-            x=np.ascontiguousarray(x.data) if w.requires_grad else None,
+            w=kernel_array(w.data) if x.requires_grad else None,
+            x=kernel_array(x.data) if w.requires_grad else None,
             cached=cached,
             bias_grad=with_bias and self.inputs[2].requires_grad,
         )
@@ -501,7 +568,7 @@ class ConvTranspose2d(Function):
         self.out_hw = tuple(out_hw)
 
     def forward(self, g: np.ndarray, w: np.ndarray) -> np.ndarray:
-        _check_dtypes(g, w)
+        _check_dtypes("conv_transpose2d", g, w)
         groups = self.spec.groups
         if g.ndim != 4 or w.ndim != 4 or g.shape[1] != w.shape[0] or w.shape[0] % groups:
             raise ValueError(
@@ -516,9 +583,9 @@ class ConvTranspose2d(Function):
                 f"conv_transpose2d: an output of size {self.out_hw} does not convolve back to "
                 f"the input's size {g.shape[2:]} with weight {w.shape}"
             )
-        w = np.ascontiguousarray(w)
-        gx, _, _ = _backward(np.ascontiguousarray(g), self.spec, x_shape, w.shape[2:], w=w)
-        return gx
+        w = kernel_array(w)
+        gx, _, _ = _backward(kernel_array(g), self.spec, x_shape, w.shape[2:], w=w)
+        return as_result(gx, g.dtype)
 
     def backward(self, gz: Tensor) -> tuple[Tensor | None, Tensor | None]:
         g, w = self.inputs
@@ -545,12 +612,12 @@ class Conv2dWeightGrad(Function):
         self.saved = cached
 
     def forward(self, x: np.ndarray, gy: np.ndarray) -> np.ndarray:
-        _check_dtypes(x, gy)
-        x = np.ascontiguousarray(x)
-        gy = np.ascontiguousarray(gy)
+        _check_dtypes("conv2d_weight_grad", x, gy, names=("gradient",))
+        out = x.dtype
+        x, gy = kernel_array(x), kernel_array(gy)
         _, gw, _ = _backward(gy, self.spec, x.shape, self.kernel_hw, x=x, cached=self.saved)
         self.saved = None  # the cache served this one product
-        return gw
+        return as_result(gw, out)
 
     def backward(self, gw: Tensor) -> tuple[Tensor | None, Tensor | None]:
         x, gy = self.inputs

@@ -39,7 +39,7 @@ from ..kernels.reference import (
 )
 from ..registry import REAL, register
 from ..tensor import Tensor
-from .conv import cast_like, pair, run_kernel
+from .conv import as_result, cast_like, check_float, kernel_array, pair, run_kernel
 from .reductions import Mean, mean
 
 __all__ = ["max_pool2d", "avg_pool2d", "global_avg_pool2d"]
@@ -60,18 +60,17 @@ def _pool_args(op: str, kernel_size: Any, stride: Any, padding: Any) -> PoolArgs
 
 
 def _check_input(op: str, x: np.ndarray, args: PoolArgs) -> np.ndarray:
-    """x as a C-contiguous float array, after checking the window fits."""
+    """x as the kernels take it (``kernel_array``), after checking the window fits."""
     kh, kw, sh, sw, ph, pw = args
     if x.ndim != 4:
         raise ValueError(f"{op}: expects input (N, C, H, W), got shape {x.shape}")
-    if x.dtype.kind != "f":
-        raise TypeError(f"{op}: needs a floating-point input, got {x.dtype}")
+    check_float(op, x)
     h, w = x.shape[2] + 2 * ph, x.shape[3] + 2 * pw
     if h < kh or w < kw:
         raise ValueError(
             f"{op}: input {x.shape} with padding {(ph, pw)} is smaller than the kernel {(kh, kw)}"
         )
-    return np.ascontiguousarray(x)
+    return kernel_array(x)
 
 
 class MaxPool2d(Function):
@@ -82,10 +81,11 @@ class MaxPool2d(Function):
         self.args = args
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        out = x.dtype
         x = _check_input("max_pool2d", x, self.args)
         y = run_kernel(max_pool2d_forward, max_pool2d_forward_ref, x.size, x, *self.args)
         self.saved = (x, y)
-        return y
+        return as_result(y, out)
 
     def backward(self, gy: Tensor) -> Tensor:
         x, y = self.saved
@@ -102,16 +102,16 @@ class MaxPool2dBackward(Function):
         self.args, self.x, self.y = args, x, y
 
     def forward(self, gy: np.ndarray) -> np.ndarray:
-        gy = np.ascontiguousarray(gy)
-        return run_kernel(
+        gx = run_kernel(
             max_pool2d_backward,
             max_pool2d_backward_ref,
             self.x.size,
-            gy,
+            kernel_array(gy),
             self.x,
             self.y,
             *self.args,
         )
+        return as_result(gx, gy.dtype)
 
     def backward(self, ggx: Tensor) -> Tensor:
         return MaxPool2dGather(self.args, self.x, self.y)(cast_like(ggx, self.x))
@@ -127,10 +127,9 @@ class MaxPool2dGather(Function):
         self.args, self.x, self.y = args, x, y
 
     def forward(self, ggx: np.ndarray) -> np.ndarray:
-        ggx = np.ascontiguousarray(ggx)
-        return run_kernel(
-            max_pool2d_gather, max_pool2d_gather_ref, ggx.size, ggx, self.x, self.y, *self.args
-        )
+        args = (kernel_array(ggx), self.x, self.y, *self.args)
+        ggy = run_kernel(max_pool2d_gather, max_pool2d_gather_ref, ggx.size, *args)
+        return as_result(ggy, ggx.dtype)
 
     def backward(self, gz: Tensor) -> Tensor:
         return MaxPool2dBackward(self.args, self.x, self.y)(cast_like(gz, self.x))
@@ -144,8 +143,10 @@ class AvgPool2d(Function):
         self.args = args
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        out = x.dtype
         x = _check_input("avg_pool2d", x, self.args)
-        return run_kernel(avg_pool2d_forward, avg_pool2d_forward_ref, x.size, x, *self.args)
+        y = run_kernel(avg_pool2d_forward, avg_pool2d_forward_ref, x.size, x, *self.args)
+        return as_result(y, out)
 
     def backward(self, gy: Tensor) -> Tensor:
         x = self.inputs[0].data
@@ -162,11 +163,10 @@ class AvgPool2dBackward(Function):
         self.args, self.x_shape = args, tuple(x_shape)
 
     def forward(self, gy: np.ndarray) -> np.ndarray:
-        gy = np.ascontiguousarray(gy)
         size = int(np.prod(self.x_shape))
-        return run_kernel(
-            avg_pool2d_backward, avg_pool2d_backward_ref, size, gy, self.x_shape, *self.args
-        )
+        args = (kernel_array(gy), self.x_shape, *self.args)
+        gx = run_kernel(avg_pool2d_backward, avg_pool2d_backward_ref, size, *args)
+        return as_result(gx, gy.dtype)
 
     def backward(self, ggx: Tensor) -> Tensor:
         return AvgPool2d(self.args)(ggx)
