@@ -36,7 +36,10 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -233,6 +236,7 @@ class GraphGrowthMonitor:
         self.enabled = True
         self.window = window
         self.max_sites = max_sites
+        self._paused = threading.local()
         # site -> [largest size seen, successive new maxima, size before the run began]
         self._seen: dict[tuple[str, int], list[int]] = {}
         self._warned: set[tuple[str, int]] = set()
@@ -242,8 +246,32 @@ class GraphGrowthMonitor:
         self._seen.clear()
         self._warned.clear()
 
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Backward passes this thread runs inside the block are not observed.
+
+        For tools that run a backward of their own (the drawings): a teacher who draws
+        the graph after each step of an unrolled RNN makes no training step, and a
+        warning about it would use up the one warning a line gets. Other threads keep
+        being watched.
+
+        Example:
+            >>> import autodiff as ad
+            >>> from autodiff.diagnostics import growth
+            >>> x = ad.tensor([1.0], requires_grad=True)
+            >>> with growth.paused():
+            ...     (x * 2).sum().backward()
+        """
+        self._paused.depth = getattr(self._paused, "depth", 0) + 1
+        try:
+            yield
+        finally:
+            self._paused.depth -= 1
+
     def observe(self, root: Tensor, size: int, what: str = "backward()") -> None:
         """Record that the graph behind ``root`` had ``size`` nodes."""
+        if getattr(self._paused, "depth", 0):
+            return
         fn = root.creator
         site = getattr(fn, "call_site", None) if fn is not None else None
         if site is None:

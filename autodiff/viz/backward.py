@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from ..engine import BackwardStep
 from ..tensor import Tensor
 from .labels import describe, esc, fmt_shape, font, tensor_label
@@ -56,6 +58,25 @@ def _step_label(i: int, step: BackwardStep, opts: Options) -> str:
     return "<BR/>".join(lines)
 
 
+def _leaf_label(x: Tensor, recorded: Any, opts: Options) -> str:
+    """A leaf shows the gradient this pass delivered, the sum of the edges drawn into it.
+
+    ``.grad`` can hold something else: gradients accumulated over several backward calls,
+    or, under ``create_graph=True``, the first derivative while the drawing shows the
+    pass computing the second. A picture whose leaf disagrees with its own edges misleads
+    a class, so ``.grad`` is shown beneath, marked, only when it differs.
+    """
+    label = tensor_label(opts.name_of(x), None, x.shape, x.dtype, recorded, opts)
+    held = x.grad.data if x.grad is not None else None
+    if not opts.show_grads or held is None or recorded is None:
+        return label
+    if held.shape == recorded.shape and np.allclose(held, recorded, rtol=1e-5, equal_nan=True):
+        return label
+    text = describe(held, opts.precision, opts.max_values, opts.color("bad"))
+    sep = "<BR/>" if "<BR/>" in text else " "
+    return label + "<BR/>" + font(esc(".grad") + sep + text, "#777777", 10)
+
+
 def backward_sketch(rec: Recording, opts: Options) -> Sketch:
     """Items and edges of the backward view, built from a recorded backward pass.
 
@@ -83,7 +104,7 @@ def backward_sketch(rec: Recording, opts: Options) -> Sketch:
     grad_color = opts.color("grad")
 
     for i, out in enumerate(rec.outputs):
-        seed = rec.grads.get(id(out))
+        seed = rec.seed_of(out)
         if seed is None:
             continue
         key = f"r{i}"
@@ -136,11 +157,10 @@ def backward_sketch(rec: Recording, opts: Options) -> Sketch:
                 if not dst:
                     dst = leaf_keys[id(x)] = f"l{len(leaf_keys)}"
                     leaf_readers[id(x)] = []
-                    shown = x.grad.data if x.grad is not None else rec.grads.get(id(x))
                     sketch.add(
                         Item(
                             dst,
-                            tensor_label(opts.name_of(x), None, x.shape, x.dtype, shown, opts),
+                            _leaf_label(x, rec.grads.get(id(x)), opts),
                             {
                                 "shape": "box",
                                 "style": "rounded,filled",
@@ -174,8 +194,9 @@ def backward_graph(
     One node per backward step, numbered in the order the engine ran them and
     labelled with the rule that ran (``mul: gx0 = gy * x1, ...``); a ``Σ`` marks
     where a broadcast gradient was summed back to an input's shape. Edges carry
-    the gradients (shape and small values); leaves show their ``.grad`` (or the
-    recorded gradient when ``.grad`` is empty).
+    the gradients (shape and small values); leaves show the gradient this pass
+    gave them (the sum of their edges), and their ``.grad`` too when it holds something
+    else (accumulated over earlier backward calls, or a first derivative).
 
     By default a recorded backward is run with ``retain_graph=True`` through
     ``autodiff.grad``, so ``.grad`` and the graph stay untouched. To draw a

@@ -139,7 +139,7 @@ def combined_sketch(
             attrs.update(fillcolor=highlight, penwidth="3")
         sketch.add(Item(key, f"<B>{esc(name)}</B>", attrs, pinned=True))
         if out.creator is not None:
-            seed = rec.grads.get(id(out))
+            seed = rec.seed_of(out)
             label = _edge_label(out.data, seed, True, opts)
             sketch.connect(op_keys[id(out.creator)], key, label, fontsize="12")
     if opts.show_values and opts.show_grads:

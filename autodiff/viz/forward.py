@@ -93,7 +93,9 @@ def forward_sketch(
             label = tensor_label(name, None, t.shape, t.dtype, None, opts)
             if grads is not None and id(t) in grads:
                 norm = float(np.linalg.norm(np.asarray(grads[id(t)], dtype=np.float64)))
-                attrs["fillcolor"], attrs["fontcolor"] = norm_color(norm, low, high)
+                attrs["fillcolor"], attrs["fontcolor"] = norm_color(
+                    norm, low, high, opts.color("bad")
+                )
                 attrs["tooltip"] = attrs.get("tooltip", "") + f"  |grad| = {norm:.3g}"
                 label = (label + "<BR/>" if label != " " else "") + esc(f"‖grad‖ {norm:.2g}")
         else:

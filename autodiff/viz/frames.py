@@ -74,6 +74,12 @@ def write_frames(
         ...     [p.name for p in paths]
         ['frame_000.svg', 'frame_001.svg']
     """
+    if hasattr(frames, "pipe"):
+        # a single graph iterates over its source lines, which would fail one line later
+        raise TypeError(
+            "write_frames() takes a list of frames (from backward_frames); use "
+            "render(graph, path) for a single graph"
+        )
     directory = Path(directory)
     paths = [
         render(frame, directory / f"{prefix}_{i:03d}.{format}", format)

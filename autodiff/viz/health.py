@@ -18,7 +18,7 @@ from .recording import record
 
 __all__ = ["PALETTE", "norm_color", "health_legend", "gradient_norms"]
 
-#: blue (vanishing) -> pale yellow (about 1) -> red (exploding); ColorBrewer RdYlBu reversed
+#: blue (vanishing) -> pale yellow (a norm of 1) -> red (exploding); ColorBrewer RdYlBu reversed
 PALETTE = (
     "#313695",
     "#4575b4",
@@ -36,22 +36,47 @@ _DARK = {0, 1, 9, 10}  # palette entries that need white text
 
 
 def _position(norm: float, low: float, high: float) -> float:
-    t = (math.log10(norm) - math.log10(low)) / (math.log10(high) - math.log10(low))
+    """Where ``norm`` sits on the colour scale, 0 (``low``) to 1 (``high``).
+
+    When the range holds 1, a norm of 1 sits in the middle (the palette's pale yellow),
+    with each side on its own log scale: the default range (1e-6, 1e2) gives vanishing
+    gradients six decades and exploding ones two, and a single log scale over all eight
+    would put its middle at 1e-2 and draw the healthy gradients of a ReLU net in the
+    orange of "exploding".
+    """
+    x, lo, hi = math.log10(norm), math.log10(low), math.log10(high)
+    if lo < 0 < hi:
+        t = 0.5 * (1 - x / lo) if x < 0 else 0.5 * (1 + x / hi)
+    else:
+        t = (x - lo) / (hi - lo)
     return min(max(t, 0.0), 1.0)
 
 
-def norm_color(norm: float, low: float = 1e-6, high: float = 1e2) -> tuple[str, str]:
+def _norm_at(position: float, low: float, high: float) -> float:
+    """The norm drawn at ``position`` (0..1) of the scale: the inverse of ``_position``."""
+    lo, hi = math.log10(low), math.log10(high)
+    if lo < 0 < hi:
+        x = lo * (1 - 2 * position) if position < 0.5 else hi * (2 * position - 1)
+    else:
+        x = lo + (hi - lo) * position
+    return 10**x
+
+
+def norm_color(
+    norm: float, low: float = 1e-6, high: float = 1e2, bad: str = "#ff00ff"
+) -> tuple[str, str]:
     """``(fill, font colour)`` for a gradient norm on a log scale from ``low`` to ``high``.
 
-    A zero norm gets the coldest colour; NaN or Inf gets magenta.
+    A norm of 1 is pale yellow when the range holds 1. A zero norm gets the coldest
+    colour; NaN or Inf gets ``bad`` (magenta, ``SCHEME["bad"]``).
 
     Example:
         >>> from autodiff.viz.health import norm_color
-        >>> norm_color(1e-9), norm_color(1e5), norm_color(float("nan"))
-        (('#313695', 'white'), ('#a50026', 'white'), ('#ff00ff', 'white'))
+        >>> norm_color(1e-9), norm_color(1.0), norm_color(1e5), norm_color(float("nan"))
+        (('#313695', 'white'), ('#ffffbf', 'black'), ('#a50026', 'white'), ('#ff00ff', 'white'))
     """
     if not math.isfinite(norm):
-        return "#ff00ff", "white"
+        return bad, "white"
     if norm <= 0:
         return PALETTE[0], "white"
     i = round(_position(norm, low, high) * (len(PALETTE) - 1))
@@ -69,7 +94,7 @@ def health_legend(low: float, high: float) -> str:
     cells = []
     n = len(PALETTE)
     for i, color in enumerate(PALETTE):
-        norm = 10 ** (math.log10(low) + (math.log10(high) - math.log10(low)) * i / (n - 1))
+        norm = _norm_at(i / (n - 1), low, high)
         text = "white" if i in _DARK else "black"
         cells.append(
             f'<TD BGCOLOR="{color}"><FONT COLOR="{text}" POINT-SIZE="9">'

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import html
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,11 +38,31 @@ def esc(text: str) -> str:
         >>> from autodiff.viz.labels import esc
         >>> esc("x < 1 & y")
         'x &lt; 1 &amp; y'
+        >>> esc("loss\\n(mean)"), esc("\\x1b[1mbold")  # a line break; a visible ESC
+        ('loss<BR/>(mean)', '␛[1mbold')
     """
     if not text.strip("]"):
         # Graphviz rejects a label fragment that is empty (<B></B>) or only "]"s
         return "&#93;" * len(text) or "&#160;"
-    return html.escape(text, quote=False)
+    text = html.escape(text, quote=False)
+    if text.isprintable():  # the hot path: one C-level scan per label of a 10k-node graph
+        return text
+    # A name read from a file or a terminal may hold control characters; XML (which
+    # HTML labels are) forbids them and dot refuses the whole graph, so show them as
+    # their Unicode control pictures. A newline is a line break, as the user meant.
+    text = text.replace("\r\n", "\n").replace("\n", "<BR/>")
+    return _XML_INVALID.sub(_visible, text)
+
+
+#: characters XML 1.0 does not allow (tab and carriage return are fine)
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff\ufffe\uffff]")
+
+
+def _visible(m: re.Match) -> str:
+    code = ord(m.group())
+    if code < 0x20:
+        return chr(0x2400 + code)  # ␀ ... ␟
+    return "\u2421" if code == 0x7F else "\ufffd"
 
 
 def font(text: str, color: str | None = None, size: int | None = None) -> str:

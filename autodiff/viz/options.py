@@ -47,9 +47,10 @@ class Options:
             (``block0``, ``block1``, ...) into one box marked ``xN``.
         health: colour tensors by the norm of their gradient on a log scale (forward
             view only; the other views refuse it as a keyword).
-        health_range: the norms mapped to the two ends of the colour scale.
+        health_range: the norms mapped to the two ends of the colour scale (log scale;
+            a norm of 1 in the middle when the range holds 1).
         names: extra names for tensors, e.g. ``dict(model.named_parameters())``.
-        colors: overrides for ``SCHEME`` entries.
+        colors: overrides for ``SCHEME`` entries (unknown roles are refused).
         title: a caption drawn above the graph.
         box_titles: captions for module boxes and clusters by dotted scope path
             (``{"Sequential.0": "0: Linear"}``), for tools that know the modules.
@@ -90,6 +91,17 @@ class Options:
         lo, hi = self.health_range
         if not 0 < lo < hi:
             raise ValueError(f"health_range must be (low, high) with 0 < low < high, got {lo, hi}")
+        # Both would otherwise be ignored without a word: the colour of a misspelt role
+        # never applies, and a {tensor: "name"} dict names nothing.
+        unknown = sorted(set(self.colors) - set(SCHEME))
+        if unknown:
+            raise ValueError(f"colors: unknown role(s) {unknown}; known: {sorted(SCHEME)}")
+        for key in self.names or {}:
+            if not isinstance(key, str):
+                raise TypeError(
+                    "names maps a name to a tensor, e.g. {'fc1.weight': w} or "
+                    f"dict(model.named_parameters()); got a key of type {type(key).__name__}"
+                )
         by_id = {id(v): k for k, v in (self.names or {}).items()}
         object.__setattr__(self, "_names_by_id", by_id)
 

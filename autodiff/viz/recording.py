@@ -9,10 +9,11 @@ in. ``record`` gets both from ``autodiff.grad(..., retain_graph=True)`` inside
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..diagnostics import growth
 from ..engine import BackwardStep, grad, record_backward
 from ..graph import trace
 from ..tensor import Tensor
@@ -28,6 +29,9 @@ class Recording:
         outputs: the tensors backward started from.
         steps: one ``BackwardStep`` per node, in the order the engine ran them.
         grads: ``id(tensor)`` -> total gradient (ndarray) of every tensor reached.
+        seeds: ``id(output)`` -> the gradient backward was started with at that output.
+            It differs from ``grads`` when one output also feeds another: drawn as the
+            total, the seed of ``m`` in ``backward_graph(m * 5, m)`` would read 6, not 1.
 
     Example (the apple bill: 2 apples at 100 with 10% tax):
         >>> import autodiff as ad
@@ -40,14 +44,22 @@ class Recording:
         (200.0, 1.1)
         >>> rec.step_index()[id(subtotal.creator)]
         1
+        >>> rec = ad.viz.record(subtotal * 5, subtotal)  # one output feeds the other
+        >>> float(rec.seed_of(subtotal)), float(rec.grad_of(subtotal))
+        (1.0, 6.0)
     """
 
     outputs: tuple[Tensor, ...]
     steps: list[BackwardStep]
     grads: dict[int, np.ndarray]
+    seeds: dict[int, np.ndarray] = field(default_factory=dict)
 
     def grad_of(self, t: Tensor) -> np.ndarray | None:
         return self.grads.get(id(t))
+
+    def seed_of(self, t: Tensor) -> np.ndarray | None:
+        """The gradient backward started with at output ``t`` (None if not an output)."""
+        return self.seeds.get(id(t))
 
     def step_index(self) -> dict[int, int]:
         """``id(fn)`` -> position of its step in run order."""
@@ -89,7 +101,8 @@ def record(*outputs: Tensor) -> Recording:
         raise ValueError("nothing to differentiate: no leaf of this graph requires grad")
     roots = tuple(t for t in outputs if t.requires_grad)
     seeds = [np.ones_like(t.data) if t.requires_grad else None for t in outputs]
-    with record_backward() as steps:
+    # a drawing is not a training step: the growth monitor does not count it
+    with record_backward() as steps, growth.paused():
         grad(
             roots,
             wrt,
@@ -97,7 +110,10 @@ def record(*outputs: Tensor) -> Recording:
             retain_graph=True,
             allow_unused=True,
         )
-    return Recording(tuple(outputs), list(steps), _collect(tuple(outputs), seeds, steps))
+    outputs = tuple(outputs)
+    grads = _collect(outputs, seeds, steps)
+    known = {id(t): s for t, s in zip(outputs, seeds) if s is not None}
+    return Recording(outputs, list(steps), grads, known)
 
 
 def from_steps(outputs: Sequence[Tensor], steps: Sequence[BackwardStep]) -> Recording:
@@ -123,5 +139,13 @@ def from_steps(outputs: Sequence[Tensor], steps: Sequence[BackwardStep]) -> Reco
             for y, gy in zip(step.outputs, step.grad_outputs):
                 if y is out and gy is not None:
                     seed = gy.data
+        if seed is not None:
+            # What reached ``out`` is its seed plus whatever other outputs sent it.
+            for step in steps:
+                for x, gx in zip(step.inputs, step.grad_inputs):
+                    if x is out and gx is not None:
+                        seed = seed - gx.data
         seeds.append(seed)
-    return Recording(outputs, list(steps), _collect(outputs, seeds, steps))
+    grads = _collect(outputs, seeds, steps)
+    known = {id(t): s for t, s in zip(outputs, seeds) if s is not None}
+    return Recording(outputs, list(steps), grads, known)

@@ -44,17 +44,38 @@ def save_source(graph: Any, path: str | os.PathLike) -> Path:
         ...     p.read_text().startswith("digraph")
         True
     """
+    _check_graph(graph, "save_source")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(graph.source, encoding="utf-8")
     return path
 
 
+def _check_graph(graph: Any, caller: str) -> None:
+    # The views return graphviz graphs; anything else would fail deep inside with an
+    # AttributeError ('list' object has no attribute 'pipe') that names no culprit.
+    if isinstance(graph, (list, tuple)):
+        raise TypeError(
+            f"{caller}() draws one graph, got a {type(graph).__name__} of "
+            f"{len(graph)}; for the frames of backward_frames use write_frames(frames, directory)"
+        )
+    if not (hasattr(graph, "source") and hasattr(graph, "pipe")):
+        raise TypeError(
+            f"{caller}() expects a graph made by forward_graph, backward_graph, "
+            f"combined_graph or plot_model, got {type(graph).__name__}"
+        )
+
+
 def render(graph: Any, path: str | os.PathLike, format: str | None = None) -> Path:
     """Render ``graph`` to ``path`` as svg, png or pdf (from ``format`` or the suffix).
 
+    Missing directories are created. A path without a suffix gets one (``"g"`` ->
+    ``g.svg``), and so does a path whose suffix is not ``format`` (``"g.v1"``,
+    ``format="png"`` -> ``g.v1.png``). For the DOT text use ``save_source``.
+
     Raises:
         GraphvizNotFoundError: the ``dot`` program is missing (says how to install it).
+        ValueError: an unknown format; TypeError: ``graph`` is not a drawing.
 
     Example:
         >>> import tempfile, pathlib, autodiff as ad
@@ -66,10 +87,20 @@ def render(graph: Any, path: str | os.PathLike, format: str | None = None) -> Pa
     """
     import graphviz  # lazily: keeps ``import autodiff`` fast
 
+    _check_graph(graph, "render")
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"render() needs a file name, got the directory {str(path)!r}")
     fmt = (format or path.suffix.lstrip(".") or "svg").lower()
+    if fmt in ("dot", "gv"):
+        raise ValueError(
+            f"render() draws pictures {_FORMATS}; to write the DOT text use "
+            f"save_source(graph, {str(path)!r}), which needs no Graphviz program"
+        )
     if fmt not in _FORMATS:
-        raise ValueError(f"format must be one of {_FORMATS}, got {fmt!r}")
+        origin = "format=" if format else f"the suffix of {path.name!r}"
+        hint = "" if format else f"; format='svg' would write {path.name + '.svg'!r}"
+        raise ValueError(f"format must be one of {_FORMATS}, got {fmt!r} from {origin}{hint}")
     if path.suffix.lstrip(".").lower() != fmt:
         path = path.with_name(path.name + "." + fmt)
     try:
