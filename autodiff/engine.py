@@ -29,7 +29,7 @@ from . import anomaly as _anomaly
 from .diagnostics import growth
 from .function import Function, config, retyped, set_grad_enabled, user_call_site, where
 from .function import _new_tensor as _wrap
-from .tensor import Tensor
+from .tensor import Tensor, memory_owner
 
 __all__ = ["backward", "grad", "BackwardStep", "record_backward", "NoGraphError"]
 
@@ -143,11 +143,13 @@ def _released_error(fn: Function) -> RuntimeError:
 
 def _check_unchanged(fn: Function) -> None:
     """Refuse a node one of whose inputs was changed in place after it was recorded."""
+    changed = config.changed
     for i, x in enumerate(fn.inputs):
-        if getattr(x, "_changed_at", 0) > fn.clock:
+        entry = changed.get(id(memory_owner(x.data)))
+        if entry is not None and entry[1] > fn.clock:
             label = f"'{x.name}', " if x.name else ""
             raise RuntimeError(
-                f"backward() called at {where(user_call_site(2))} goes through "
+                f"the backward pass called at {where(user_call_site(2))} goes through "
                 f"{_op_site(fn)}, whose input {i} ({label}shape {x.shape}) was changed in "
                 "place after the op was recorded (an optimizer step, `p -= ...` under "
                 "no_grad, load_state_dict): its backward needs the value the forward saw. "
@@ -262,7 +264,6 @@ def backward(
     count = 0  # nodes run, for the graph-growth monitor (cheaper than a separate walk)
     anomaly = config.anomaly
     outer_node = _anomaly.state.node
-    changes = config.changes  # nodes recorded at this clock saw every input as it is now
 
     # Without create_graph nothing of the backward is recorded, so gradients travel
     # as bare numpy arrays and are wrapped in Tensors only where a Tensor is needed
@@ -323,7 +324,8 @@ def backward(
                 fn_inputs = fn.inputs
                 if fn_inputs is None:
                     raise _released_error(fn)
-                if fn.clock != changes and fn.reads_inputs:
+                # (read each time: a backward of the user's may change a parameter)
+                if fn.clock != config.changes and fn.reads_inputs:
                     _check_unchanged(fn)
                 count += 1
                 refs = fn.outputs

@@ -39,7 +39,7 @@ __all__ = [
 class _Config:
     """Process-wide switches. One instance, read on every op call, so keep it tiny."""
 
-    __slots__ = ("grad_enabled", "scope", "call_sites", "anomaly", "changes")
+    __slots__ = ("grad_enabled", "scope", "call_sites", "anomaly", "changes", "changed")
 
     def __init__(self) -> None:
         self.grad_enabled = True
@@ -51,6 +51,8 @@ class _Config:
         # each node reads when it is recorded, so backward can tell a node whose inputs
         # changed after it was made with one comparison.
         self.changes = 0
+        # id(array owning the memory) -> (weak reference to it, clock of its last change)
+        self.changed: dict[int, tuple[weakref.ref, int]] = {}
 
 
 config = _Config()

@@ -61,15 +61,16 @@ class Domain:
     def __post_init__(self) -> None:
         # A bad domain would otherwise surface much later, as odd values deep in a
         # hypothesis run (uniform(2, 1) draws from (1, 2] without complaint).
-        if not self.low < self.high:
-            raise ValueError(f"Domain(low={self.low}, high={self.high}): expected low < high")
+        if not self.low <= self.high:  # (low == high fixes the value)
+            raise ValueError(f"Domain(low={self.low}, high={self.high}): expected low <= high")
         if not self.margin >= 0:
             raise ValueError(f"Domain margin must be >= 0, got {self.margin}")
-        if not isinstance(self.avoid, tuple):
+        if isinstance(self.avoid, (int, float)):
             raise TypeError(
-                f"Domain avoid must be a tuple of points, got {self.avoid!r} "
+                f"Domain avoid must be a sequence of points, got {self.avoid!r} "
                 f"(write avoid=({self.avoid!r},) for one point)"
             )
+        object.__setattr__(self, "avoid", tuple(float(p) for p in self.avoid))  # a list too
         if not self.intervals():
             raise ValueError(
                 f"{self!r} is empty: every value in [{self.low}, {self.high}] is within "
@@ -202,6 +203,11 @@ def _validate(info: OpInfo) -> None:
         raise ValueError(f"op '{name}': shapes must be one of {_SHAPES}, got {info.shapes!r}")
     if info.shapes == "custom" and info.cases is None:
         raise ValueError(f"op '{name}': shapes='custom' needs a cases function")
+    # a list works as well as a tuple; a lone Domain or class is the common slip
+    if isinstance(info.domains, list):
+        info.domains = tuple(info.domains)
+    if isinstance(info.functions, list):
+        info.functions = tuple(info.functions)
     if not isinstance(info.domains, tuple) or not all(isinstance(d, Domain) for d in info.domains):
         raise TypeError(
             f"op '{name}': domains must be a tuple with one Domain per tensor input, got "

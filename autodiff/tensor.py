@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import operator
+import weakref
 from typing import Any
 
 import numpy as np
@@ -60,6 +61,17 @@ def as_array(data: Any, like: np.dtype | None = None) -> np.ndarray:
     return arr
 
 
+def memory_owner(a: np.ndarray) -> np.ndarray:
+    """The array that owns the memory ``a`` looks at (``a`` itself if it is no view)."""
+    while True:
+        base = a.base
+        while base is not None and not isinstance(base, np.ndarray):
+            base = getattr(base, "base", None)  # as_strided's DummyArray holds the array
+        if base is None:
+            return a
+        a = base
+
+
 class Tensor:
     """An n-dimensional array with reverse-mode automatic differentiation.
 
@@ -90,7 +102,6 @@ class Tensor:
         "name",
         "generation",
         "retains_grad",
-        "_changed_at",
         "__weakref__",
     )
     #: ``x op= y`` writes into x under no_grad also when x needs no gradient: nn.Parameter
@@ -403,8 +414,13 @@ class Tensor:
         """
         from .function import config  # (function imports this module)
 
+        # The stamp goes on the memory, not on this Tensor: a view (w.T, a reshape inside
+        # a layer) or w.detach() is another Tensor over the same numbers.
         config.changes += 1
-        self._changed_at = config.changes
+        owner = memory_owner(self.data)
+        key = id(owner)
+        forget = config.changed.pop
+        config.changed[key] = (weakref.ref(owner, lambda _, k=key: forget(k, None)), config.changes)
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
         # numpy functions compute on the values: np.dot(x, w) returns a plain array outside

@@ -22,6 +22,7 @@ pooling ops do the same.
 from __future__ import annotations
 
 import math
+import os
 import threading
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -107,6 +108,16 @@ def run_kernel(
 
 #: Held while a parallel kernel runs (see ``run_kernel``).
 _PARALLEL = threading.Lock()
+
+
+def _new_lock_in_child() -> None:
+    # A fork while another thread held the lock would leave the child's copy held forever.
+    global _PARALLEL
+    _PARALLEL = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_lock_in_child)
 
 
 def kernel_dtype(dtype: np.dtype) -> np.dtype:

@@ -140,8 +140,12 @@ def from_steps(outputs: Sequence[Tensor], steps: Sequence[BackwardStep]) -> Reco
                 if y is out and gy is not None:
                     seed = gy.data
         if seed is not None:
-            # What reached ``out`` is its seed plus whatever other outputs sent it.
+            # What reached ``out`` is its seed plus what the other drawn outputs sent it;
+            # steps above every drawn output (not drawn) are part of the seed.
+            below = _steps_below([o for o in outputs if o is not out], steps)
             for step in steps:
+                if id(step.fn) not in below:
+                    continue
                 for x, gx in zip(step.inputs, step.grad_inputs):
                     if x is out and gx is not None:
                         seed = seed - gx.data
@@ -149,3 +153,17 @@ def from_steps(outputs: Sequence[Tensor], steps: Sequence[BackwardStep]) -> Reco
     grads = _collect(outputs, seeds, steps)
     known = {id(t): s for t, s in zip(outputs, seeds) if s is not None}
     return Recording(outputs, list(steps), grads, known)
+
+
+def _steps_below(outputs: Sequence[Tensor], steps: Sequence[BackwardStep]) -> set[int]:
+    """ids of the nodes of ``steps`` that ``outputs`` were computed through."""
+    by_fn = {id(step.fn): step for step in steps}
+    todo = [o.creator for o in outputs if o.creator is not None]
+    seen: set[int] = set()
+    while todo:
+        fn = todo.pop()
+        if id(fn) in seen or id(fn) not in by_fn:
+            continue
+        seen.add(id(fn))
+        todo.extend(x.creator for x in by_fn[id(fn)].inputs if x.creator is not None)
+    return seen
