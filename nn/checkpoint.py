@@ -275,13 +275,13 @@ def _digest(arrays: Mapping[str, np.ndarray]) -> str:
 
 
 def _atomic_savez(path: str, arrays: Mapping[str, np.ndarray], compress: bool) -> None:
-    directory = os.path.dirname(os.path.abspath(path))
-    try:  # as ModelCheckpoint and CSVLogger do: "out/model.npz" in a fresh folder just works
+    # Not abspath: it drops "link/.." as text, while the OS resolves it through the link.
+    directory = os.path.dirname(path) or os.curdir
+    try:  # "out/model.npz" in a fresh folder just works
         os.makedirs(directory, exist_ok=True)
     except OSError as err:
-        raise CheckpointError(
-            f"cannot save checkpoint '{path}': cannot create its directory {directory} ({err})"
-        ) from None
+        raise _write_error(path, f"cannot create its directory {directory}", err) from err
+    directory = os.path.realpath(directory)  # mkstemp applies abspath to its folder too
     if os.path.isdir(path):
         raise CheckpointError(f"cannot save checkpoint '{path}': it is a directory, not a file")
     # Same directory as the target: os.replace is only atomic within one file system.
@@ -311,11 +311,11 @@ def _write_error(path: str, what: str, err: OSError) -> OSError:
     # An OSError again (same errno, so the same subclass), so callers that handle disk-full
     # or permission errors keep working; the message says which file and that the old one lives.
     reason = err.strerror or str(err)
-    return OSError(
-        err.errno,
+    message = (
         f"cannot save checkpoint '{path}': {what} ({reason}); the file at that path, if "
-        "any, is unchanged",
+        "any, is unchanged"
     )
+    return OSError(message) if err.errno is None else OSError(err.errno, message)
 
 
 def _file_mode(path: str) -> int:
@@ -471,6 +471,15 @@ def load_checkpoint(
     if model is not None:
         ours = {k: tuple(v.shape) for k, v in model.state_dict().items()}
         theirs = {k: shape for k, shape, _ in ckpt.architecture}
+        if optimizer is not None and set(ours) != set(theirs):
+            # even with strict=False: the optimizer's state is stored by parameter position
+            raise CheckpointError(
+                f"checkpoint '{path}' holds another set of model keys "
+                f"({_diff(theirs, ours, 'checkpoint', 'model')}), so its optimizer state, "
+                "stored by parameter position, would be attached to other parameters; load "
+                "the weights alone (load_weights(path, model, strict=False)) and start a "
+                "fresh optimizer"
+            )
         if not strict:  # only the shared keys have to agree
             ours = {k: v for k, v in ours.items() if k in theirs}
             theirs = {k: v for k, v in theirs.items() if k in ours}

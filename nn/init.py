@@ -74,6 +74,8 @@ def _array(t: Any) -> np.ndarray:
 def _fill(t: Any, values: np.ndarray | float) -> Any:
     arr = _array(t)
     arr[...] = values  # in place, cast to the tensor's dtype
+    if isinstance(t, Tensor):
+        t.mark_changed()  # a graph recorded before must not backward with the new values
     return t
 
 

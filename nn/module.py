@@ -717,19 +717,21 @@ class Module:
                     f"the state dict has {arr.shape}"
                 )
                 continue
-            if _lossy(arr, t.data.dtype):
+            try:  # converted now, so that a value that cannot be leaves nothing half-loaded
+                converted = _converted(arr, t.data.dtype)
+            except (ValueError, TypeError, OverflowError) as exc:
+                problems.append(
+                    f"the value for '{key}' ({arr.dtype}) cannot be converted to the "
+                    f"model's {t.data.dtype}: {exc}"
+                )
+                continue
+            if _lossy(arr, converted):
                 problems.append(
                     f"the value for '{key}' ({arr.dtype}) cannot be stored in the model's "
                     f"{t.data.dtype} without losing values"
                 )
                 continue
-            try:  # converted now, so that a value that cannot be leaves nothing half-loaded
-                arrays[key] = arr.astype(t.data.dtype, copy=False)
-            except (ValueError, TypeError) as exc:
-                problems.append(
-                    f"the value for '{key}' ({arr.dtype}) cannot be converted to the "
-                    f"model's {t.data.dtype}: {exc}"
-                )
+            arrays[key] = converted
         if problems:
             raise ValueError(f"{type(self).__name__}.load_state_dict: " + "; ".join(problems))
         for key, arr in arrays.items():
@@ -1163,16 +1165,21 @@ def functional_call(module: Module, params: Mapping[str, Any], *args: Any, **kwa
             owner._parameters[name] = old
 
 
-def _lossy(arr: np.ndarray, target: np.dtype) -> bool:
-    """Whether storing ``arr`` in ``target`` would change its values beyond rounding: a
-    complex number losing its imaginary part, a float becoming an int, an int that does
-    not fit, a fraction into an int. float64 into float32 (rounding) is fine."""
-    kind, into = arr.dtype.kind, target.kind
-    if kind == "c" and into != "c":
-        return bool(np.any(arr.imag != 0))
-    if into not in "iu" or kind not in "fiu" or not arr.size:
+def _converted(arr: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    # Overflow and dropped imaginary parts are judged by _lossy, value by value.
+    with np.errstate(over="ignore", invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", np.exceptions.ComplexWarning)
+        return arr.astype(dtype, copy=False)
+
+
+def _lossy(arr: np.ndarray, converted: np.ndarray) -> bool:
+    """Whether ``converted`` lost more of ``arr`` than rounding: an int that did not fit,
+    a fraction cut to an int, a finite float that became inf, an imaginary part dropped.
+    float64 into float32 (rounding) is fine."""
+    if not arr.size or arr.dtype.kind not in "biufc":
         return False
-    if kind == "f" and not (np.isfinite(arr).all() and (arr == np.round(arr)).all()):
+    if arr.dtype.kind == "c" and converted.dtype.kind != "c" and np.any(arr.imag != 0):
         return True
-    info = np.iinfo(target)
-    return bool(arr.min() < info.min or arr.max() > info.max)
+    if converted.dtype.kind in "fc":
+        return bool(np.any(np.isfinite(arr) & ~np.isfinite(converted)))
+    return not np.array_equal(converted, arr)  # numpy compares ints and floats by value

@@ -8,6 +8,7 @@ import gzip
 import json
 import os
 import pickle
+import re
 from pathlib import Path
 
 import numpy as np
@@ -139,7 +140,8 @@ def test_a_failing_disk_keeps_the_old_checkpoint_and_names_the_file(tmp_path, mo
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(np, "savez", disk_full)
-    with pytest.raises(OSError, match=f"cannot save checkpoint '{path}'.*No space left") as info:
+    where = re.escape(str(path))
+    with pytest.raises(OSError, match=f"cannot save checkpoint '{where}'.*No space left") as info:
         save_checkpoint(path, _linear(seed=1), epoch=2)
     assert info.value.errno == errno.ENOSPC
     monkeypatch.undo()
@@ -151,7 +153,8 @@ def test_a_failing_disk_keeps_the_old_checkpoint_and_names_the_file(tmp_path, mo
         raise PermissionError(errno.EACCES, "Permission denied", str(tmp_path))
 
     monkeypatch.setattr("tempfile.mkstemp", denied)
-    with pytest.raises(PermissionError, match=f"cannot save checkpoint '{path}'.*temporary"):
+    where = re.escape(str(path))
+    with pytest.raises(PermissionError, match=f"cannot save checkpoint '{where}'.*temporary"):
         save_checkpoint(path, model)
     monkeypatch.undo()
     assert path.read_bytes() == good
@@ -172,7 +175,7 @@ def test_model_checkpoint_failing_mid_fit_leaves_the_last_good_file(tmp_path, mo
 
     monkeypatch.setattr(np, "savez", fails_the_second_time)
     trainer = nn.Trainer(model, "mse", nn.optim.SGD(model.parameters(), lr=0.1))
-    with pytest.raises(OSError, match=f"cannot save checkpoint '{path}'"):
+    with pytest.raises(OSError, match=f"cannot save checkpoint '{re.escape(str(path))}'"):
         trainer.fit(x, 2 * x, epochs=3, batch_size=16, verbose=0,
                     callbacks=[nn.ModelCheckpoint(path)])  # fmt: skip
     assert read_checkpoint(path).epoch == 1
@@ -193,7 +196,7 @@ def test_pathlib_str_and_non_ascii_paths_round_trip(tmp_path):
 def test_a_directory_or_a_foreign_file_is_named_for_what_it_is(tmp_path):
     model = _linear()
     good = Path(save_checkpoint(tmp_path / "c.npz", model))
-    with pytest.raises(CheckpointError, match=f"'{tmp_path}': it is a directory"):
+    with pytest.raises(CheckpointError, match=f"'{re.escape(str(tmp_path))}': it is a directory"):
         load_checkpoint(tmp_path, model)
     (tmp_path / "c.npz.gz").write_bytes(gzip.compress(good.read_bytes()))
     with pytest.raises(CheckpointError, match="gzip-compressed"):
@@ -423,5 +426,5 @@ def test_model_checkpoint_reports_a_file_in_the_way_of_its_folder(tmp_path):
     opt = nn.optim.SGD(model.parameters(), lr=0.1)
     x, y = np.ones((4, 2), np.float32), np.ones((4, 1), np.float32)
     saver = nn.ModelCheckpoint(str(tmp_path / "ckpt" / "m.npz"))
-    with pytest.raises(CheckpointError, match="directory"):
+    with pytest.raises(OSError, match="cannot create its directory"):
         nn.fit(model, x, y, loss="mse", optimizer=opt, callbacks=[saver], verbose=0)

@@ -239,7 +239,15 @@ def _arrays(
     return tuple(arrays)
 
 
+_DICT_BATCH = (
+    "{who}: the data yields dict batches (its samples are dicts); the training loop "
+    "takes (inputs..., target) tuples: return a tuple from the dataset's __getitem__"
+)
+
+
 def _split_batch(batch: Any, who: str) -> tuple[list[Any], Any]:
+    if isinstance(batch, Mapping):
+        raise ValueError(_DICT_BATCH.format(who=who))
     if not isinstance(batch, (tuple, list)) or len(batch) < 2:
         raise ValueError(
             f"{who}: every batch must be a tuple (inputs..., target); got "
@@ -606,6 +614,8 @@ class Trainer:
         try:
             with ad.no_grad():
                 for batch in batches:
+                    if isinstance(batch, Mapping):
+                        raise ValueError(_DICT_BATCH.format(who="predict"))
                     if not isinstance(batch, (tuple, list)):
                         batch = (batch,)
                     if only_inputs or len(batch) == 1:
