@@ -338,8 +338,6 @@ class Tensor:
         return Neg()(self)
 
     def __pos__(self) -> Tensor:
-        from .function import config  # (function imports this module)
-
         return self if config.grad_enabled or not self.requires_grad else self.detach()
 
     def __abs__(self) -> Tensor:
@@ -367,8 +365,6 @@ class Tensor:
         return self._in_place(other, "**")
 
     def _in_place(self, other: Any, symbol: str) -> Tensor:
-        from .function import config, retyped  # (function imports this module)
-
         parameter = self.creator is None and (self.requires_grad or self.updated_in_place)
         if not parameter:
             return _BINARY[symbol](self, other)
@@ -412,23 +408,24 @@ class Tensor:
             ...     print("changed in place" in str(err))
             True
         """
-        from .function import config  # (function imports this module)
-
         # The stamp goes on the memory, not on this Tensor: a view (w.T, a reshape inside
         # a layer) or w.detach() is another Tensor over the same numbers.
         config.changes += 1
         owner = memory_owner(self.data)
         key = id(owner)
-        forget = config.changed.pop
-        config.changed[key] = (weakref.ref(owner, lambda _, k=key: forget(k, None)), config.changes)
+        changed = config.changed
+        entry = changed.get(key)
+        if entry is not None and entry[0]() is owner:  # an optimizer's every step: reuse
+            changed[key] = (entry[0], config.changes)
+            return
+        forget = changed.pop
+        changed[key] = (weakref.ref(owner, lambda _, k=key: forget(k, None)), config.changes)
 
     def __array_function__(self, func: Any, types: Any, args: Any, kwargs: Any) -> Any:
         # numpy functions compute on the values: np.dot(x, w) returns a plain array outside
         # the graph, and w would silently get no gradient. A float result from a tensor
         # that requires grad, while recording, is refused; anything else (np.allclose,
         # np.argmax, np.sum under no_grad) gets numpy's answer on the values.
-        from .function import config
-
         result = func(*_values_of(args), **_values_of(kwargs))
         if config.grad_enabled and _any_requires_grad((args, kwargs)):
             if _holds_floats(result):
@@ -616,6 +613,7 @@ def tensor(
 
 # The ops and the engine import Tensor, so they are bound after the class exists.
 from . import engine, ops  # noqa: E402
+from .function import config, retyped  # noqa: E402
 from .ops.arithmetic import Add, Div, Mul, Neg, Sub  # noqa: E402
 
 _BINARY = {
