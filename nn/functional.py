@@ -426,9 +426,11 @@ def nll_loss(log_probs: Any, target: Any, reduction: str = "mean") -> Tensor:
             f"nll_loss: target label {int(bad)} is out of range for {classes} classes "
             f"(valid labels are 0..{classes - 1}); input shape {log_probs.shape}"
         )
-    onehot = np.zeros(log_probs.shape, dtype=log_probs.dtype)
-    np.put_along_axis(onehot, t[..., None].astype(np.intp), 1, axis=-1)
-    picked = (log_probs * Tensor(onehot, _copy=False)).sum(axis=-1)
+    chosen = np.zeros(log_probs.shape, dtype=bool)
+    np.put_along_axis(chosen, t[..., None].astype(np.intp), True, axis=-1)
+    # pick the target entries (not log_probs * onehot: a -inf log-probability of another
+    # class, log(0) or a masked logit, would make 0 * -inf = nan of the whole loss)
+    picked = ad.where(chosen, log_probs, 0.0).sum(axis=-1)
     return _reduce(-picked, reduction)
 
 
@@ -438,9 +440,11 @@ def binary_cross_entropy(
     """Binary cross entropy on *probabilities*: ``-(t log p + (1 - t) log(1 - p))``.
 
     ``p`` is clipped to ``[eps, 1 - eps]`` first (the lecture's ``delta = 1e-7``)
-    so that ``log(0)`` never happens; where clipping bites, the gradient is 0.
-    Prefer ``binary_cross_entropy_with_logits`` on raw scores: it is exact and
-    never saturates.
+    so that ``log(0)`` never happens. Where clipping bites, the gradient passes
+    straight through, taken at the clipped value (``-t / eps`` for ``p = 0``): a
+    zero slope there would stop learning exactly where a prediction is most wrong
+    (PyTorch's gradient is not 0 there either). Prefer
+    ``binary_cross_entropy_with_logits`` on raw scores: it is exact and never saturates.
 
     Example:
         >>> import autodiff as ad
@@ -451,7 +455,13 @@ def binary_cross_entropy(
     """
     input, target = _tensor(input), _tensor(target)
     _same_shape("binary_cross_entropy", input, target)
-    p = ad.clip(input, eps, 1.0 - eps)
+    x = input.data
+    outside = (x < eps) | (x > 1.0 - eps)
+    p = input
+    if outside.any():
+        # the clipped value, plus input - input (exactly 0) to carry the gradient through
+        clipped = Tensor(np.clip(x, eps, 1.0 - eps), _copy=False)
+        p = ad.where(outside, clipped + (input - Tensor(x, _copy=False)), input)
     losses = -(target * ad.log(p) + (1.0 - target) * ad.log(1.0 - p))
     return _reduce(losses, reduction)
 

@@ -62,22 +62,27 @@ class Mul(Function):
 
 
 class Div(Function):
-    rule = "gx0 = gy / x1, gx1 = -gy * x0 / x1**2"
+    rule = "gx0 = gy / x1, gx1 = -(gy / x1) * y"
+
+    # gx1 is -gy * x0 / x1**2 written as -(gy / x1) * (x0 / x1): x1 * x1 would underflow to 0
+    # (|x1| < 1e-19 in float32: an infinite gradient) or overflow to inf (a zero gradient)
+    # where the true slope is finite, and x / x would not get its exact 0. This form is
+    # also one operation cheaper, as gy / x1 is shared with gx0.
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return a / b
 
     def backward(self, gy: Tensor) -> tuple[Tensor | None, Tensor | None]:
         a, b = self.inputs
-        ga = gy / b if a.requires_grad else None
-        gb = -(gy * a) / (b * b) if b.requires_grad else None
-        return ga, gb
+        g_over_b = gy / b
+        gb = -(g_over_b * self.output()) if b.requires_grad else None
+        return (g_over_b if a.requires_grad else None), gb
 
     def backward_arrays(self, gy):
         a, b = self.inputs
-        ga = gy / b.data if a.requires_grad else None
-        gb = -(gy * a.data) / (b.data * b.data) if b.requires_grad else None
-        return ga, gb
+        g_over_b = gy / b.data
+        gb = -(g_over_b * self.output().data) if b.requires_grad else None
+        return (g_over_b if a.requires_grad else None), gb
 
 
 class Neg(Function):

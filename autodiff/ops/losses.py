@@ -86,6 +86,10 @@ class SoftmaxCrossEntropy(Function):
             losses = -rows[np.arange(rows.shape[0]), t.reshape(-1)].reshape(t.shape)
         else:
             losses = -(t * logp).sum(axis=-1)
+            if np.isnan(losses).any():
+                # 0 * log(0) is 0: a class with target 0 may have a -inf logit (a mask)
+                # without making the loss nan (PyTorch gives nan there)
+                losses = -np.where(t == 0, 0, t * logp).sum(axis=-1)
         self.count = int(np.prod(x.shape[:-1]))
         return _reduce(np.asarray(losses, dtype=x.dtype), self.reduction, self.count)
 
