@@ -35,6 +35,7 @@ from ..kernels import SERIAL_TWINS, col2im, conv_out_size, im2col
 from ..kernels.reference import col2im_ref, im2col_ref
 from ..registry import REAL, register
 from ..tensor import Tensor
+from ._util import as_result, check_float, kernel_array, kernel_dtype
 from .shape import astype, reshape
 
 __all__ = ["conv2d", "conv_transpose2d"]
@@ -118,39 +119,6 @@ def _new_lock_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_new_lock_in_child)
-
-
-def kernel_dtype(dtype: np.dtype) -> np.dtype:
-    """The dtype the kernels compute a float ``dtype`` in: float32 or float64, native order.
-
-    numba compiles neither float16 nor a swapped byte order (a '>f4' array read from a
-    file): float16 is computed in float32 (PyTorch's CPU kernels accumulate it in float32
-    too) and a swapped dtype becomes its native twin.
-    """
-    if dtype.isnative and dtype.itemsize >= 4:
-        return dtype
-    return np.dtype(np.float32) if dtype.itemsize < 4 else dtype.newbyteorder("=")
-
-
-def kernel_array(a: np.ndarray) -> np.ndarray:
-    """``a`` as the kernels take it: C-contiguous, in ``kernel_dtype`` (no copy if it is)."""
-    return np.ascontiguousarray(a, dtype=kernel_dtype(a.dtype))
-
-
-def as_result(y: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """A kernel's result ``y`` in the op's output dtype: ``dtype`` in native byte order
-    (float16 in gives float16 out; '>f4' in gives float32 out, as numpy's arithmetic does)."""
-    if y.dtype == dtype and dtype.isnative:
-        return y
-    return y.astype(dtype.newbyteorder("="), copy=False)
-
-
-def check_float(op: str, x: np.ndarray) -> None:
-    """Raise a TypeError naming ``op`` unless ``x`` is a float array the kernels can take."""
-    if x.dtype.kind != "f" or x.dtype.itemsize > 8:
-        raise TypeError(
-            f"{op}: needs a float16, float32 or float64 input, got {x.dtype} (shape {x.shape})"
-        )
 
 
 def image_chunks(n: int, per_image: int) -> list[slice]:

@@ -39,7 +39,8 @@ from ..kernels.reference import (
 )
 from ..registry import REAL, register
 from ..tensor import Tensor
-from .conv import as_result, cast_like, check_float, kernel_array, pair, run_kernel
+from ._util import as_result, check_float, kernel_array
+from .conv import cast_like, pair, run_kernel
 from .reductions import Mean, mean
 
 __all__ = ["max_pool2d", "avg_pool2d", "global_avg_pool2d"]

@@ -29,6 +29,11 @@ Weights are stored as ``x @ W`` (like ``linear``): ``W_x`` is (in, G*H) and
 
 ``rnn_cell``, ``lstm_cell`` and ``gru_cell`` take the raw input ``x`` and the
 weights and do the projection themselves (two nodes: ``linear`` + the step).
+
+dtypes (``_util.kernel_inputs``): the output dtype is numpy's promotion of the inputs'
+(float32 with float64 gives float64); float16 is computed in float32 (the LSTM kernel and
+BLAS have no float16) and returned as float16; an array in swapped byte order ('>f4')
+is taken as its native twin; integer, bool or complex inputs are a TypeError naming the op.
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ from ..function import Function
 from ..kernels.recurrent import lstm_backward, lstm_forward
 from ..registry import REAL, register
 from ..tensor import Tensor
-from ._util import arg_error
+from ._util import arg_error, as_result, kernel_inputs
 from .elementwise import sigmoid, tanh
 from .linalg import linear
 from .shape import concatenate
@@ -119,6 +124,7 @@ class RNNStep(Function):
 
     def forward(self, xw: np.ndarray, h: np.ndarray, w_h: np.ndarray) -> np.ndarray:
         _check_step(self.name, xw, h, w_h, 1)
+        out, (xw, h, w_h) = kernel_inputs(self.name, xw, h, w_h)
         a = h @ w_h
         a += xw
         if self.nonlinearity == "tanh":
@@ -126,10 +132,11 @@ class RNNStep(Function):
         else:
             y = np.maximum(a, 0, out=a)
         self.saved = y
-        return y
+        return as_result(y, out)
 
     def gate_grads(self, gy: np.ndarray, xw: np.ndarray, h: np.ndarray, *rest: Any) -> GateGrads:
         y = self.saved
+        gy = gy.astype(y.dtype, copy=False)
         if self.nonlinearity == "tanh":
             ga = y * y
             np.subtract(1, ga, out=ga)
@@ -201,18 +208,22 @@ class LSTMStep(Function):
         _check_step(self.name, xw, h, w_h, 4)
         if c.shape != h.shape:
             raise ValueError(f"lstm_step: c has shape {c.shape} but h has shape {h.shape}")
+        # the kernel compiles for float32 and float64 in native order only
+        out, (xw, h, c, w_h) = kernel_inputs(self.name, xw, h, c, w_h)
         act = h @ w_h
         c_new = np.empty(h.shape, act.dtype)
         tc = np.empty(h.shape, act.dtype)
         h_new = np.empty(h.shape, act.dtype)
         lstm_forward(act, xw, c, c_new, tc, h_new)
         self.saved = (act, tc)
-        return h_new, c_new
+        return as_result(h_new, out), as_result(c_new, out)
 
     def gate_grads(
         self, gh: np.ndarray, gc: np.ndarray, xw: np.ndarray, h: np.ndarray, c: np.ndarray, *rest
     ) -> GateGrads:
         act, tc = self.saved
+        dt = act.dtype  # the compute dtype of forward: the kernel's arrays must all have it
+        gh, gc, c = (a.astype(dt, copy=False) for a in (gh, gc, c))
         ga = np.empty_like(act)
         gc_prev = np.empty_like(tc)
         lstm_backward(act, tc, c, gh, gc, ga, gc_prev)
@@ -268,9 +279,12 @@ class GRUStep(Function):
                 f"{self.name}: b_h has shape {b_h.shape}; expected ({3 * hid},) "
                 f"(3*hidden, for hidden {hid})"
             )
+        out, (xw, h, w_h, *b) = kernel_inputs(
+            self.name, xw, h, w_h, *(() if b_h is None else (b_h,))
+        )
         ah = h @ w_h
-        if b_h is not None:
-            ah += b_h
+        if b:
+            ah += b[0]
         rz = xw[:, : 2 * hid] + ah[:, : 2 * hid]
         _sigmoid_(rz)
         r, z = rz[:, :hid], rz[:, hid:]
@@ -281,10 +295,11 @@ class GRUStep(Function):
         h_new *= z
         h_new += n
         self.saved = (rz, n, ah[:, 2 * hid :])
-        return h_new
+        return as_result(h_new, out)
 
     def gate_grads(self, gy: np.ndarray, xw: np.ndarray, h: np.ndarray, *rest: Any) -> GateGrads:
         rz, n, ahn = self.saved
+        gy, h = gy.astype(n.dtype, copy=False), h.astype(n.dtype, copy=False)
         hid = n.shape[1]
         r, z = rz[:, :hid], rz[:, hid:]
         gxw = np.empty_like(rz, shape=(n.shape[0], 3 * hid))

@@ -111,9 +111,10 @@ def check_float(layer: Any, x: Tensor, dtype: Any) -> None:
     The convolution and recurrent kernels need input and weights of one dtype (a
     recurrent step would otherwise keep the state's dtype or the input's, depending on
     the cell). ``as_input`` converts batches; a tensor that wants gradients (of another
-    dtype) gets this error rather than a silent conversion.
+    dtype) gets this error rather than a silent conversion. The same dtype in swapped byte
+    order (a '>f4' array read from a file) is the same number type: the ops take it.
     """
-    if x.dtype != dtype:
+    if x.dtype != dtype and x.dtype.newbyteorder("=") != np.dtype(dtype).newbyteorder("="):
         raise TypeError(
             f"{layer.describe()} has {np.dtype(dtype).name} weights but got a {x.dtype.name} "
             f"input of shape {x.shape}; convert the input (x.astype(np.{np.dtype(dtype).name})) "

@@ -102,6 +102,7 @@ class AdaDelta(Optimizer):
     """
 
     _state_spec = {"square_avg": "array", "acc_delta": "array"}
+    _eps_in_denominator = False  # eps sits inside both square roots: a float16 1e-6 is fine
 
     def __init__(
         self,

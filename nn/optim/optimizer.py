@@ -133,6 +133,9 @@ class Optimizer:
     #: state key -> "array" (same shape/dtype as the parameter), int or float
     _state_spec: dict[str, Any] = {}
 
+    #: the update divides by ``(running average) + eps``: see ``_check_half``
+    _eps_in_denominator = True
+
     def __init__(self, params: Any, lr: float, weight_decay: float = 0.0, **defaults: Any):
         self.defaults: dict[str, Any] = {"lr": lr, "weight_decay": weight_decay, **defaults}
         self.param_groups: list[dict[str, Any]] = []
@@ -199,8 +202,30 @@ class Optimizer:
         except (ValueError, TypeError) as err:
             where = f"param group {len(self.param_groups)}" if self.param_groups else ""
             raise type(err)(f"{type(self).__name__}{' ' + where if where else ''}: {err}") from None
+        for i, p in enumerate(plist):
+            self._check_half(p, new, i)
         new["params"] = plist
         self.param_groups.append(new)
+
+    def _check_half(self, p: Any, group: dict[str, Any], index: int) -> None:
+        """Refuse a float16 parameter whose update would divide by ``0 + eps`` with an
+        ``eps`` that float16 cannot hold (below its smallest normal number, 6.1e-05).
+
+        The update rules divide by ``sqrt(v) + eps``; in float16 the default eps (1e-8)
+        rounds to 0 and ``g * g`` of a gradient below ~2e-4 underflows to 0, so a zero
+        gradient gives 0 / 0 = NaN and a small one a step thousands of times too big
+        (PyTorch's half-precision optimizers do the same; it advises eps=1e-4).
+        """
+        eps = group.get("eps")
+        if eps is None or not self._eps_in_denominator or p.data.dtype != np.float16:
+            return
+        if eps < _HALF_TINY:
+            raise ValueError(
+                f"{type(self).__name__}: {_describe(p, index)} is float16 and eps={eps:g} is "
+                f"below float16's smallest normal number ({_HALF_TINY:.2g}): the update "
+                "divides by sqrt(v) + eps, so a zero gradient would give NaN and a small one a "
+                "huge step; pass eps=1e-4 (or larger), or keep the parameters in float32"
+            )
 
     @staticmethod
     def _normalize_hyper(key: str, value: Any) -> Any:
@@ -258,6 +283,7 @@ class Optimizer:
                     continue
                 g = self._gradient(p, group, index - 1)
                 if p not in self.state:
+                    self._check_half(p, group, index - 1)  # the model may be float16 by now
                     self.state[p] = self._init_state(p, group)
                 self._update(p, g, self.state[p], group)
                 _changed(p)
@@ -415,6 +441,9 @@ class Optimizer:
 
 
 # ---------------------------------------------------------------------- helpers
+_HALF_TINY = float(np.finfo(np.float16).tiny)
+
+
 def _check_range(
     name: str, value: float, lo: float | None = None, hi: float | None = None, hi_open=False
 ) -> None:
