@@ -115,10 +115,20 @@ def _seed(root: Tensor, g: Any) -> Tensor:
                 f"of shape {root.shape}."
             )
         return Tensor(np.ones_like(root.data), _copy=False)
-    if not isinstance(g, Tensor):
-        g = Tensor(np.asarray(g, dtype=root.data.dtype), _copy=False)
-    elif g.dtype != root.dtype and g.dtype.kind in "fc":
-        g = ops.astype(g, root.dtype)  # a float64 seed keeps float32 work float32
+    given = g.data if isinstance(g, Tensor) else np.asarray(g)
+    if given.dtype != root.dtype:
+        if given.dtype.kind == "c" and root.dtype.kind != "c":
+            raise TypeError(
+                f"backward() called at {where(user_call_site(2))}: a complex gradient "
+                f"({given.dtype}) for a real tensor of dtype {root.dtype}{_made_by(root)}: "
+                "casting it would drop the imaginary part; pass a real gradient"
+            )
+        if isinstance(g, Tensor) and given.dtype.kind in "fc":
+            g = ops.astype(g, root.dtype)  # a float64 seed keeps float32 work float32
+        else:  # an integer or bool seed, or an array: a constant in the root's dtype
+            g = Tensor(given.astype(root.dtype), _copy=False)
+    elif not isinstance(g, Tensor):
+        g = Tensor(given, _copy=False)
     if g.shape != root.shape:
         raise ValueError(
             f"backward() called at {where(user_call_site(2))}: gradient of shape {g.shape} "
@@ -257,6 +267,9 @@ def backward(
     # creator has run, even after the consumer that referenced it was released.
     grads: dict[int, tuple[Tensor, Tensor]] = {}
     leaves: dict[int, Tensor] = {}
+    # non-leaves that retain_grad() with their gradient: like the leaves, they get it
+    # only when the whole pass succeeded (an error part-way leaves every .grad as it was)
+    retained: list[tuple[Tensor, Any]] = []
     handed: set[int] = set()
     heap: list[tuple[int, int, Function]] = []
     queued: set[int] = set()
@@ -285,8 +298,7 @@ def backward(
                 if owned:  # handed to a backward, it may come back as another input's grad
                     owned.pop(id(gy), None)
                 if y.retains_grad and wanted is None:
-                    g = _wrap(gy) if arrays else gy
-                    y.grad = _own(g, handed) if y.grad is None else y.grad + g
+                    retained.append((y, gy))  # written with the leaves', once all ran
                 return gy
         shape, dtype = fn.out_meta[k]
         gy = np.zeros(shape, dtype)
@@ -438,6 +450,9 @@ def backward(
 
         if wanted is not None:
             return {key: _as_tensor(grads[key][1]) for key in wanted if key in grads}
+        for y, gy in retained:
+            g = _as_tensor(gy)
+            y.grad = _own(g, handed) if y.grad is None else y.grad + g
         for key, leaf in leaves.items():
             g = _as_tensor(grads[key][1])
             leaf.grad = _own(g, handed) if leaf.grad is None else leaf.grad + g
