@@ -456,11 +456,14 @@ def binary_cross_entropy(
     input, target = _tensor(input), _tensor(target)
     _same_shape("binary_cross_entropy", input, target)
     x = input.data
-    outside = (x < eps) | (x > 1.0 - eps)
+    # the upper bound in x's own dtype: 1 - 1e-7 is 1 in float16, which clips nothing
+    one = x.dtype.type(1) if x.dtype.kind == "f" else np.float64(1)
+    hi = min(one - eps, np.nextafter(one, one.dtype.type(0)))
+    outside = (x < eps) | (x > hi)
     p = input
     if outside.any():
         # the clipped value, plus input - input (exactly 0) to carry the gradient through
-        clipped = Tensor(np.clip(x, eps, 1.0 - eps), _copy=False)
+        clipped = Tensor(np.clip(x, eps, hi), _copy=False)
         p = ad.where(outside, clipped + (input - Tensor(x, _copy=False)), input)
     losses = -(target * ad.log(p) + (1.0 - target) * ad.log(1.0 - p))
     return _reduce(losses, reduction)

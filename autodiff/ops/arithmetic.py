@@ -75,13 +75,25 @@ class Div(Function):
     def backward(self, gy: Tensor) -> tuple[Tensor | None, Tensor | None]:
         a, b = self.inputs
         g_over_b = gy / b
-        gb = -(g_over_b * self.output()) if b.requires_grad else None
+        gb = None
+        if b.requires_grad:
+            y = self.output()
+            gb = -(g_over_b * y)
+            if not np.isfinite(y.data).all():
+                # a quotient that overflowed (or b = 0) meets a zero upstream gradient:
+                # 0 * inf would be nan where -gy * a / b**2 is 0
+                gb = where(g_over_b.data == 0, constant(np.zeros((), gb.dtype)), gb)
         return (g_over_b if a.requires_grad else None), gb
 
     def backward_arrays(self, gy):
         a, b = self.inputs
         g_over_b = gy / b.data
-        gb = -(g_over_b * self.output().data) if b.requires_grad else None
+        gb = None
+        if b.requires_grad:
+            y = self.output().data
+            gb = -(g_over_b * y)
+            if not np.isfinite(y).all():
+                gb = np.where(g_over_b == 0, 0, gb)  # 0 * inf: see backward
         return (g_over_b if a.requires_grad else None), gb
 
 

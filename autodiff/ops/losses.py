@@ -89,7 +89,8 @@ class SoftmaxCrossEntropy(Function):
             if np.isnan(losses).any():
                 # 0 * log(0) is 0: a class with target 0 may have a -inf logit (a mask)
                 # without making the loss nan (PyTorch gives nan there)
-                losses = -np.where(t == 0, 0, t * logp).sum(axis=-1)
+                # (only 0 * -inf: a NaN logit or target still makes the loss NaN)
+                losses = -np.where((t == 0) & np.isneginf(logp), 0, t * logp).sum(axis=-1)
         self.count = int(np.prod(x.shape[:-1]))
         return _reduce(np.asarray(losses, dtype=x.dtype), self.reduction, self.count)
 

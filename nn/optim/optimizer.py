@@ -217,14 +217,17 @@ class Optimizer:
         (PyTorch's half-precision optimizers do the same; it advises eps=1e-4).
         """
         eps = group.get("eps")
-        if eps is None or not self._eps_in_denominator or p.data.dtype != np.float16:
+        if eps is None or p.data.dtype.newbyteorder("=") != np.float16:
             return
-        if eps < _HALF_TINY:
+        # AdaDelta's eps sits inside the square roots: only an eps float16 rounds to 0 fails
+        too_small = eps < _HALF_TINY if self._eps_in_denominator else np.float16(eps) == 0
+        if too_small:
             raise ValueError(
                 f"{type(self).__name__}: {_describe(p, index)} is float16 and eps={eps:g} is "
-                f"below float16's smallest normal number ({_HALF_TINY:.2g}): the update "
-                "divides by sqrt(v) + eps, so a zero gradient would give NaN and a small one a "
-                "huge step; pass eps=1e-4 (or larger), or keep the parameters in float32"
+                f"too small for float16 (smallest normal number {_HALF_TINY:.2g}): the update "
+                "divides by a running average plus eps, so a zero gradient would give NaN and "
+                "a small one a huge step; pass eps=1e-4 (or larger), or keep the parameters "
+                "in float32"
             )
 
     @staticmethod
@@ -276,6 +279,14 @@ class Optimizer:
         """
         loss = closure() if closure is not None else None
         index = 0
+        if len(self.state) < sum(len(g["params"]) for g in self.param_groups):
+            # parameters met for the first time are checked before anything changes
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is not None and p not in self.state:
+                        self._check_half(p, group, index)
+                    index += 1
+            index = 0
         for group in self.param_groups:
             for p in group["params"]:
                 index += 1
@@ -283,7 +294,6 @@ class Optimizer:
                     continue
                 g = self._gradient(p, group, index - 1)
                 if p not in self.state:
-                    self._check_half(p, group, index - 1)  # the model may be float16 by now
                     self.state[p] = self._init_state(p, group)
                 self._update(p, g, self.state[p], group)
                 _changed(p)
@@ -381,6 +391,8 @@ class Optimizer:
             trial = dict(hyper)
             try:
                 self._validate_group(trial)
+                for i, p in enumerate(group["params"]):
+                    self._check_half(p, trial, i)  # a saved eps=1e-8 for float16 parameters
             except ValueError as exc:
                 raise ValueError(f"state dict group {gi}: {exc}") from None
             new_hypers.append(hyper)
