@@ -1,5 +1,5 @@
-"""Failing-case reproducers from the review of 0c384fd (numerics at the extremes) and
-db2b247 (dtypes across layers). Each test names the behaviour it expects."""
+"""Regressions found reviewing 0c384fd (numerics at the extremes) and db2b247 (dtypes across
+layers); each test failed before its fix and names the behaviour it expects."""
 
 from __future__ import annotations
 
