@@ -6,7 +6,10 @@ Each one is a thin wrapper around the function of the same name in
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
+
+import numpy as np
 
 from autodiff import Tensor
 from autodiff.function import retyped
@@ -26,9 +29,32 @@ __all__ = [
 ]
 
 
+def _number(
+    loss: str, name: str, value: Any, low: float, high: float, hint: str, low_ok: bool = False
+) -> float:
+    """``value`` as a float between ``low`` (allowed if ``low_ok``) and ``high`` (excluded).
+
+    A TypeError (not a number) or ValueError names ``loss``. Checked when the loss is built,
+    so a value passed in the wrong position (``hint`` says why that happens) fails there,
+    not at the first call.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{loss}: {name} must be a number, got {value!r} ({hint})")
+    if not (low <= value if low_ok else low < value) or not value < high:
+        bracket = "[" if low_ok else "("
+        raise ValueError(f"{loss}: {name} must be in {bracket}{low}, {high}), got {value!r}")
+    return float(value)
+
+
 class _Loss(Module):
     def __init__(self, reduction: str = "mean") -> None:
         super().__init__()
+        if not isinstance(reduction, str):  # PyTorch's first positional is weight/size_average
+            raise TypeError(
+                f"{type(self).__name__}: reduction must be one of {F.REDUCTIONS}, got "
+                f"{type(reduction).__name__} {reduction!r}; PyTorch's weight, size_average and "
+                "reduce arguments are not offered (pass reduction= by keyword)"
+            )
         if reduction not in F.REDUCTIONS:
             raise ValueError(f"reduction must be one of {F.REDUCTIONS}, got {reduction!r}")
         self.reduction = reduction
@@ -91,7 +117,9 @@ class HuberLoss(_Loss):
 
     def __init__(self, delta: float = 1.0, reduction: str = "mean") -> None:
         super().__init__(reduction)
-        self.delta = delta
+        self.delta = _number(
+            "HuberLoss", "delta", delta, 0.0, np.inf, "PyTorch's order is (reduction, delta)"
+        )
 
     def forward(self, input: Any, target: Any) -> Tensor:
         """The loss of ``input`` against ``target`` (same shapes)."""
@@ -153,7 +181,9 @@ class BCELoss(_Loss):
 
     def __init__(self, eps: float = 1e-7, reduction: str = "mean") -> None:
         super().__init__(reduction)
-        self.eps = eps
+        # eps = 0 (no clipping) is allowed: -inf losses are then the caller's choice
+        hint = "PyTorch's first argument, a weight, is not offered"
+        self.eps = _number("BCELoss", "eps", eps, 0.0, 0.5, hint, low_ok=True)
 
     def forward(self, input: Any, target: Any) -> Tensor:
         """The loss of probabilities ``input`` against ``target`` in [0, 1]."""

@@ -11,7 +11,7 @@ from autodiff import Tensor
 
 from .. import functional as F
 from ..module import Module, Parameter
-from ._util import as_input
+from ._util import as_input, check_sizes
 
 __all__ = [
     "ReLU",
@@ -92,6 +92,7 @@ class PReLU(Module):
 
     def __init__(self, num_parameters: int = 1, init: float = 0.25, dtype: Any = np.float32):
         super().__init__()
+        check_sizes("PReLU", num_parameters=num_parameters)
         # Not ``self.num_parameters`` (PyTorch's name): it would hide Module.num_parameters().
         self.num_slopes = num_parameters
         self.slope = Parameter(np.full(num_parameters, init), dtype=dtype)

@@ -16,6 +16,20 @@ from ._util import as_input, check_images
 __all__ = ["Dropout", "Dropout2d"]
 
 
+def _check_rng(layer: str, rng: Any) -> np.random.Generator | None:
+    """``rng`` if it is None or a numpy Generator; a TypeError otherwise.
+
+    PyTorch's dropout layers take ``inplace`` there; ``rng=True`` would fail only at the
+    first forward pass in training mode.
+    """
+    if rng is not None and not isinstance(rng, np.random.Generator):
+        raise TypeError(
+            f"{layer}: rng must be a numpy.random.Generator or None, got {rng!r} "
+            "(there is no inplace option: dropout always makes a new tensor)"
+        )
+    return rng
+
+
 class Dropout(Module):
     """Randomly zero units with probability ``p`` while training (Srivastava, Hinton et al.).
 
@@ -39,12 +53,12 @@ class Dropout(Module):
         [1.0, 1.0, 1.0]
     """
 
-    def __init__(self, p: float = 0.5, rng: np.random.Generator | None = None) -> None:
+    def __init__(self, p: float = 0.5, *, rng: np.random.Generator | None = None) -> None:
         super().__init__()
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"Dropout probability must be in [0, 1], got {p}")
         self.p = p
-        self.rng = rng
+        self.rng = _check_rng("Dropout", rng)
 
     def forward(self, x: Any) -> Tensor:
         """Apply a fresh mask in training mode; return ``x`` unchanged in eval mode."""
@@ -80,12 +94,12 @@ class Dropout2d(Module):
         True
     """
 
-    def __init__(self, p: float = 0.5, rng: np.random.Generator | None = None) -> None:
+    def __init__(self, p: float = 0.5, *, rng: np.random.Generator | None = None) -> None:
         super().__init__()
         if not 0.0 <= p <= 1.0:
             raise ValueError(f"Dropout2d probability must be in [0, 1], got {p}")
         self.p = p
-        self.rng = rng
+        self.rng = _check_rng("Dropout2d", rng)
 
     def forward(self, x: Any) -> Tensor:
         """Drop channels in training mode; return ``x`` unchanged in eval mode."""

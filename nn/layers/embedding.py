@@ -21,7 +21,9 @@ class Embedding(Module):
 
     The lookup is ``weight[ids]``; its backward scatter-adds, so an id that
     appears several times in a batch receives the sum of its gradients.
-    Initialised from N(0, 1).
+    Initialised from N(0, 1). ``dtype`` is keyword-only: PyTorch's third positional
+    argument is ``padding_idx``, which this layer does not have, so
+    ``Embedding(10, 3, 0)`` is a TypeError rather than a silently ignored padding row.
 
     Example:
         >>> import numpy as np
@@ -31,7 +33,7 @@ class Embedding(Module):
         (1, 3, 3)
     """
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, dtype: Any = np.float32) -> None:
+    def __init__(self, num_embeddings: int, embedding_dim: int, *, dtype: Any = np.float32) -> None:
         super().__init__()
         check_sizes("Embedding", num_embeddings=num_embeddings, embedding_dim=embedding_dim)
         self.num_embeddings = int(num_embeddings)

@@ -27,6 +27,7 @@ class _BatchNorm(Module):
     def __init__(
         self,
         num_features: int,
+        *,
         momentum: float = 0.1,
         eps: float = 1e-5,
         affine: bool = True,
@@ -88,7 +89,13 @@ class _BatchNorm(Module):
             raise ValueError(f"{self.describe()}: {err}") from None
 
     def extra_repr(self) -> str:
-        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+        s = f"{self.num_features}, eps={self.eps}, momentum={self.momentum}"
+        # the switches that change what the layer computes, when not the default
+        if not self.affine:
+            s += ", affine=False"
+        if not self.track_running_stats:
+            s += ", track_running_stats=False"
+        return s
 
 
 class BatchNorm1d(_BatchNorm):
@@ -100,7 +107,12 @@ class BatchNorm1d(_BatchNorm):
     ``running_var``) move towards them: ``running = (1 - momentum) * running +
     momentum * batch``, with the unbiased batch variance, as in PyTorch
     (Keras' momentum is ``1 - momentum`` here). In eval mode the running
-    statistics are used, so single samples give deterministic outputs.
+    statistics are used, so single samples give deterministic outputs
+    (``track_running_stats=False``: no buffers, batch statistics in eval mode too).
+
+    Every argument after ``num_features`` is keyword-only: PyTorch's second
+    positional argument is ``eps``, so ``BatchNorm1d(8, 1e-3)`` would otherwise set
+    a different number than a PyTorch user means.
 
     Example:
         >>> import numpy as np
@@ -157,9 +169,13 @@ class LayerNorm(Module):
         dtype: Any = np.float32,
     ) -> None:
         super().__init__()
-        if isinstance(normalized_shape, int):
+        if isinstance(normalized_shape, numbers.Integral):  # numpy integers too
             normalized_shape = (normalized_shape,)
         self.normalized_shape = tuple(int(n) for n in normalized_shape)
+        check_sizes(
+            "LayerNorm", **{f"normalized_shape[{i}]": n for i, n in enumerate(normalized_shape)}
+        )
+        self.elementwise_affine = bool(elementwise_affine)
         self.eps = eps
         if elementwise_affine:
             self.weight = Parameter(np.ones(self.normalized_shape), dtype=dtype)
@@ -180,4 +196,5 @@ class LayerNorm(Module):
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return f"{self.normalized_shape}, eps={self.eps}"
+        s = f"{self.normalized_shape}, eps={self.eps}"
+        return s if self.elementwise_affine else s + ", elementwise_affine=False"

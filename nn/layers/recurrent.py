@@ -317,6 +317,10 @@ class RNNCell(_CellBase):
         super().__init__(input_size, hidden_size, bias, dtype)
         self.nonlinearity = nonlinearity
 
+    def extra_repr(self) -> str:
+        extra = super().extra_repr()
+        return extra + (", nonlinearity='relu'" if self.nonlinearity == "relu" else "")
+
     def forward(self, x: Any, h: Any = None) -> Tensor:
         """The next hidden state for input ``x`` and state ``h`` (zeros when None)."""
         x, unbatched = self._input(x)
