@@ -22,7 +22,9 @@ a long run of ever-longer inputs. ``graph_stats`` feeds its own monitor
 printed, never backpropagated.
 
 Switch it off with ``autodiff.diagnostics.growth.enabled = False`` (or filter
-the warning category).
+the warning category). The drawings' own backward passes run inside
+``growth.paused()`` and are not counted; a tool of yours that runs extra
+backward passes can do the same.
 
 Example:
     >>> import numpy as np

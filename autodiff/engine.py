@@ -12,6 +12,10 @@ Two rules are applied here, once, for every op:
   it is reduced to the input's shape with ``sum_to``;
 * **dtype**: a gradient is cast to its input's dtype (float32 stays float32).
 
+A node whose input was changed in place after it was recorded (``Tensor.mark_changed``)
+is refused, unless its op declares ``reads_inputs = False``: its backward would read
+the new values. Gradients are written to ``.grad`` only after the whole pass has run.
+
 After a node has run, its references to inputs, outputs and saved arrays are
 dropped (unless ``retain_graph``), which frees the intermediate buffers.
 """
@@ -245,7 +249,10 @@ def backward(
     With ``inputs=None`` gradients are accumulated into ``.grad`` of every leaf
     that requires grad (and of non-leaves that called ``retain_grad()``). With
     ``inputs`` given, nothing is written to ``.grad``: the gradients of those
-    tensors are returned in a dict keyed by ``id``.
+    tensors are returned in a dict keyed by ``id``. ``.grad`` is written only after
+    the whole pass has run, so a pass stopped part-way changes none. A seed in
+    ``root_grads`` is cast to its root's dtype (a complex one for a real root is a
+    TypeError).
 
     Example (the apple bill: 2 apples at 100 with 10% tax):
         >>> import autodiff as ad

@@ -59,8 +59,10 @@ def numerical_gradient(
     ``x`` is perturbed in place and restored, so ``f`` sees the changed values;
     the result has ``x``'s shape. ``f`` may return a number, an array (summed) or a
     Tensor, such as a loss computed from a model that reads ``x``. The quotient
-    divides by the step actually taken: in float32, ``x + h`` rounds (1000 + 1e-4
-    is 1000.000122), and dividing by ``2h`` would be off by as much.
+    divides by the step actually taken: in float32, ``x +- h`` rounds (1000 + 1e-4
+    is stored as 1000.000122, so the step around 1000 is 2.44e-4), and dividing by
+    ``2h`` would be 22% off. A read-only ``x``, or an ``h`` so small that ``x + h``
+    and ``x - h`` are the same number, is a ValueError.
 
     Example (the gradient of x0^2 + x1^2 at (3, 4) is (6, 8)):
         >>> import numpy as np

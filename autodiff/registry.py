@@ -40,7 +40,10 @@ class Domain:
 
     Values are uniform in ``[low, high]`` but at least ``margin`` away from
     each point in ``avoid`` (kinks like 0 for ``abs``, where finite
-    differences would straddle a non-differentiable point).
+    differences would straddle a non-differentiable point); ``intervals()``
+    gives the pieces that leaves. ``avoid`` is a tuple or list of points;
+    ``low == high`` fixes the value. A domain with ``low > high``, a negative
+    margin or nothing left between the kinks is refused when it is made.
 
     Example (``abs`` is drawn away from its kink at 0; ``log`` from positive values):
         >>> import autodiff as ad
@@ -124,7 +127,7 @@ class OpInfo:
         fn: the public function, called as ``fn(*tensors, **kwargs)``.
         functions: the ``Function`` classes this entry exercises (the meta-test
             checks that every Function subclass in ``autodiff.ops`` is covered).
-        domains: one ``Domain`` per tensor input.
+        domains: one ``Domain`` per tensor input (a tuple or list).
         shapes: ``"same"`` (all inputs share one random shape), ``"broadcast"``
             (random broadcast-compatible shapes) or ``"custom"`` (use ``cases``).
         params: draws extra keyword arguments given the input shapes.
@@ -169,6 +172,11 @@ _REGISTRY: dict[str, OpInfo] = {}
 
 def register(name: str, fn: Callable[..., Any], **kwargs: Any) -> OpInfo:
     """Register an op for the property tests (see ``OpInfo`` for the fields).
+
+    The entry is checked now (``fn`` callable, a ``Domain`` per input, ``functions``
+    Function subclasses, known ``shapes``, ``0 <= min_dims <= max_dims``): a
+    TypeError or ValueError names the field. A name already registered with another
+    ``fn`` is a ValueError; ``unregister`` it first.
 
     Example:
         >>> import autodiff as ad

@@ -254,10 +254,15 @@ class Tensor:
 
         Args:
             grad: gradient of some scalar with respect to this tensor; may be
-                omitted when the tensor holds a single element.
+                omitted when the tensor holds a single element. It is cast to this
+                tensor's dtype (a complex one for a real tensor is a TypeError).
             retain_graph: keep the graph's buffers so backward can run again.
             create_graph: record the backward pass itself, so the gradients can
                 be differentiated again (implies ``retain_graph``).
+
+        ``.grad`` is written only once the whole pass has run: a backward stopped by an
+        error (or Ctrl-C) changes none. A node whose input was changed in place after it
+        was recorded is a RuntimeError (see ``mark_changed``).
 
         Example:
             >>> import autodiff as ad
@@ -391,10 +396,10 @@ class Tensor:
 
         A graph recorded before the change still refers to this tensor, and its backward
         would read the new value where it needs the old one (``x @ w`` keeps ``w`` for
-        ``dL/dx``): the engine refuses to run such a backward. ``p op= y``, the optimizers
-        and ``load_state_dict`` call this; call it yourself after writing into ``p.data``
-        in place (an optimizer of your own), which is otherwise invisible, as ``.data``
-        writes are in PyTorch.
+        ``dL/dx``): the engine refuses to run such a backward. ``p op= y``, the optimizers,
+        ``apply_max_norm_``, the ``nn.init`` fills and ``load_state_dict`` call this; call
+        it yourself after writing into ``p.data`` in place (an optimizer of your own),
+        which is otherwise invisible, as ``.data`` writes are in PyTorch.
 
         Example:
             >>> import autodiff as ad

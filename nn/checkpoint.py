@@ -9,8 +9,11 @@
   previous checkpoint as it was.
 * **Checked.** The file stores a format name and version, the architecture
   signature (every state-dict key with its shape) and a SHA-256 of all arrays.
-  Truncated, tampered and wrong-architecture files raise :class:`CheckpointError`
-  naming the file and the problem, before anything is modified.
+  Truncated, tampered and wrong-architecture files, files that are no checkpoint
+  (gzip, pickle, a directory) and an RNG state that cannot be restored raise
+  :class:`CheckpointError` naming the file and the problem, before anything is
+  modified. A failed write (disk full, no permission) is an ``OSError`` with its
+  errno that names the checkpoint, and leaves the file at that path unchanged.
 * **Resumable.** ``save_checkpoint(path, model, optimizer, scheduler, epoch=...)``
   also stores the state of ``nn.manual_seed``'s generator and numpy's global
   generator, so training resumed from it repeats an uninterrupted run bit for bit.
@@ -131,10 +134,16 @@ def save_checkpoint(
 ) -> str:
     """Write ``model`` (and optionally optimizer, schedule, epoch, RNG state) to ``path``.
 
-    The file name is used exactly as given (no ``.npz`` is appended). ``extra`` maps
-    names to numbers, text or numeric arrays (no Python objects: they would need
-    pickle). The write is atomic: readers see the old file or the new one, never a
-    half-written one. Returns the path.
+    The file name is used exactly as given (no ``.npz`` is appended); missing
+    directories are created. ``extra`` maps names to numbers, text or numeric arrays
+    (no Python objects: they would need pickle). The write is atomic: readers see the
+    old file or the new one, never a half-written one. Returns the path.
+
+    Raises :class:`CheckpointError` for a path that names no file (empty, ending in a
+    separator, a directory) or a value that cannot be stored without pickle;
+    TypeError for a model without ``state_dict()``, an ``extra`` that is no mapping or
+    an ``epoch`` that is no int; an ``OSError`` (with its errno) naming the checkpoint
+    when the disk refuses the write.
 
     Example:
         >>> import os, tempfile
@@ -342,7 +351,9 @@ def _fsync_directory(directory: str) -> None:
 def read_checkpoint(path: PathLike) -> Checkpoint:
     """Read and verify a checkpoint without loading it into anything.
 
-    Raises :class:`CheckpointError` for a truncated, tampered or foreign file.
+    Raises :class:`CheckpointError` for a truncated, tampered or foreign file (gzip,
+    pickle, a single .npy array), damaged metadata or a directory, and
+    FileNotFoundError when there is no file.
 
     Example:
         >>> import os, tempfile
@@ -433,17 +444,22 @@ def load_checkpoint(
 
     Everything is checked before anything changes: a wrong architecture (the
     error lists missing and unexpected keys and mismatched shapes), a missing
-    optimizer or schedule state, or one for another class, leaves every object
-    as it was. With ``restore_rng`` (default) the generator states saved with
-    the checkpoint are put back (``nn.manual_seed``'s generator and numpy's
-    global one), which is what makes a resumed run repeat the original exactly.
+    optimizer or schedule state, or one for another class, or an RNG state that
+    cannot be restored, leaves every object as it was. With ``restore_rng``
+    (default) the generator states saved with the checkpoint are put back
+    (``nn.manual_seed``'s generator and numpy's global one), which is what makes a
+    resumed run repeat the original exactly.
 
     ``strict=False`` (as ``Module.load_state_dict``) loads the keys the model
     and the checkpoint share, e.g. a pretrained body under a new head; their
     shapes must still match. ``Checkpoint.load_result`` then lists the model's
-    keys the file lacked and the file's keys the model lacks.
+    keys the file lacked and the file's keys the model lacks. With an optimizer
+    the keys must be the same even then (its state is stored by parameter
+    position): load the weights alone with :func:`load_weights` and start a
+    fresh optimizer.
 
-    Returns the :class:`Checkpoint` (``epoch``, ``extra``, the raw states).
+    Returns the :class:`Checkpoint` (``epoch``, ``extra``, the raw states,
+    ``load_result``).
 
     Example (save, then load into a fresh model and optimizer):
         >>> import os, tempfile

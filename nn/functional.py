@@ -404,6 +404,8 @@ def nll_loss(log_probs: Any, target: Any, reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of integer labels given log-probabilities (e.g. ``log_softmax``).
 
     ``cross_entropy(x, t) == nll_loss(log_softmax(x), t)``, but the fused form is faster.
+    Only the target entries are read, so a ``-inf`` log-probability of another class
+    (``log(0)``, a masked logit) leaves the loss finite.
 
     Example:
         >>> import numpy as np
@@ -440,10 +442,11 @@ def binary_cross_entropy(
     """Binary cross entropy on *probabilities*: ``-(t log p + (1 - t) log(1 - p))``.
 
     ``p`` is clipped to ``[eps, 1 - eps]`` first (the lecture's ``delta = 1e-7``)
-    so that ``log(0)`` never happens. Where clipping bites, the gradient passes
-    straight through, taken at the clipped value (``-t / eps`` for ``p = 0``): a
-    zero slope there would stop learning exactly where a prediction is most wrong
-    (PyTorch's gradient is not 0 there either). Prefer
+    so that ``log(0)`` never happens; the upper end is at most the largest number
+    below 1 in ``p``'s dtype (``1 - 1e-7`` is 1 in float16). Where clipping bites,
+    the gradient passes straight through, taken at the clipped value (``-1 / eps``
+    for ``p = 0`` and ``t = 1``): a zero slope there would stop learning exactly where
+    a prediction is most wrong (PyTorch's gradient is not 0 there either). Prefer
     ``binary_cross_entropy_with_logits`` on raw scores: it is exact and never saturates.
 
     Example:
@@ -458,7 +461,7 @@ def binary_cross_entropy(
     x = input.data
     # the upper bound in x's own dtype: 1 - 1e-7 is 1 in float16, which clips nothing
     one = x.dtype.type(1) if x.dtype.kind == "f" else np.float64(1)
-    hi = min(one - eps, np.nextafter(one, one.dtype.type(0)))
+    hi = one if eps == 0 else min(one - eps, np.nextafter(one, one.dtype.type(0)))
     outside = (x < eps) | (x > hi)
     p = input
     if outside.any():

@@ -681,8 +681,13 @@ class Module:
         Every key, shape and value is checked (and converted to the model's dtype)
         before anything is written, so a failed load leaves the model untouched.
         With ``strict=True`` (default) missing and unexpected keys are errors;
-        shapes must always match. Values are copied into the existing arrays, so
-        optimizers holding the parameters keep working.
+        shapes must always match. A conversion that loses more than rounding is an
+        error too: an integer that does not fit, a fraction into an integer or bool
+        buffer, a finite value that becomes inf, a nonzero imaginary part
+        (float64 into float32 rounds, as usual). Values are copied into the existing
+        arrays, so optimizers holding the parameters keep working, and each is
+        marked changed (``Tensor.mark_changed``): a graph recorded before the load
+        refuses to backward.
 
         Returns the missing and unexpected keys (empty when strict).
 

@@ -64,9 +64,10 @@ class Mul(Function):
 class Div(Function):
     rule = "gx0 = gy / x1, gx1 = -(gy / x1) * y"
 
-    # gx1 is -gy * x0 / x1**2 written as -(gy / x1) * (x0 / x1): x1 * x1 would underflow to 0
-    # (|x1| < 1e-19 in float32: an infinite gradient) or overflow to inf (a zero gradient)
-    # where the true slope is finite, and x / x would not get its exact 0. This form is
+    # gx1 is -gy * x0 / x1**2 written as -(gy / x1) * (x0 / x1): in float32, x1 * x1 loses
+    # digits below |x1| = 1e-19 (subnormal) and underflows to 0 below about 3e-23 (an
+    # infinite gradient), or overflows to inf (a zero gradient), where the true slope is
+    # finite; and x / x would not get its exact 0. This form is
     # also one operation cheaper, as gy / x1 is shared with gx0.
 
     def forward(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -630,7 +630,8 @@ def conv2d(
     Raises:
         ValueError naming the shapes when the configuration is impossible (channel
         mismatch, O not divisible by groups, output smaller than 1x1, not 4-D);
-        TypeError when the dtypes differ.
+        TypeError when the dtypes differ or are not float16, float32 or float64
+        (float16 is computed in float32; a '>f4' array counts as float32).
 
     Example (a 2x2 box filter sums each window):
         >>> import numpy as np

@@ -85,12 +85,14 @@ class SoftmaxCrossEntropy(Function):
             rows = logp.reshape(-1, classes)
             losses = -rows[np.arange(rows.shape[0]), t.reshape(-1)].reshape(t.shape)
         else:
-            losses = -(t * logp).sum(axis=-1)
-            if np.isnan(losses).any():
-                # 0 * log(0) is 0: a class with target 0 may have a -inf logit (a mask)
-                # without making the loss nan (PyTorch gives nan there)
-                # (only 0 * -inf: a NaN logit or target still makes the loss NaN)
-                losses = -np.where((t == 0) & np.isneginf(logp), 0, t * logp).sum(axis=-1)
+            with np.errstate(invalid="ignore"):  # 0 * -inf is handled just below
+                losses = -(t * logp).sum(axis=-1)
+                if np.isnan(losses).any():
+                    # 0 * log(0) is 0: a class with target 0 may have a -inf logit (a mask)
+                    # without making the loss nan (PyTorch gives nan there); a NaN logit
+                    # or target still makes it NaN
+                    zero = (t == 0) & np.isneginf(logp)
+                    losses = -np.where(zero, 0, t * logp).sum(axis=-1)
         self.count = int(np.prod(x.shape[:-1]))
         return _reduce(np.asarray(losses, dtype=x.dtype), self.reduction, self.count)
 
@@ -183,6 +185,8 @@ def softmax_cross_entropy(logits: Any, target: Any, reduction: str = "mean") -> 
         reduction: ``"mean"`` over samples (default), ``"sum"`` or ``"none"``.
 
     A label outside ``0..C-1`` raises ValueError naming the label, C and the shapes.
+    With target rows, ``0 * log(0)`` counts as 0: a class whose target is 0 may have
+    a ``-inf`` logit (a mask) and the loss stays finite (PyTorch's is NaN there).
 
     Example:
         >>> import numpy as np

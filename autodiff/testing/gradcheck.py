@@ -4,6 +4,7 @@ Use these when you write your own ``Function``: a gradient is right only when
 a check that could catch it being wrong has passed. The checks work in float64
 and use a *random* upstream gradient with distinct values, because an all-ones
 upstream gradient cannot tell a gradient from its transpose on square shapes.
+Integer and bool inputs (indices, labels, masks) are passed as constants.
 """
 
 from __future__ import annotations
@@ -143,8 +144,10 @@ def gradcheck(
     ``fn`` takes Tensors and returns a Tensor (or a tuple of them). For a random
     upstream gradient ``v``, the vector-Jacobian product ``v.J`` from autodiff is
     compared with finite differences of ``<fn(x), v>`` for every element of every
-    input. ``directional=True`` instead compares ``v.J.u`` with one two-point
-    difference along a random direction ``u`` (cheap for large inputs).
+    float64 input; integer and bool inputs are passed as constants (other float
+    dtypes are a TypeError: finite differences in float32 are too coarse).
+    ``directional=True`` instead compares ``v.J.u`` with one two-point difference
+    along a random direction ``u`` (cheap for large inputs).
 
     Autodiff's gradient comes from each op's fast array backward where it has one;
     ``create_graph=True`` takes the differentiable ``backward`` instead (the path

@@ -12,7 +12,8 @@
 Every view returns a ``graphviz.Digraph`` (displayed inline in Jupyter) and takes
 the ``Options`` fields as keywords. Drawing only reads the graph: views that
 need gradients run their own recorded backward with ``retain_graph=True``,
-leaving ``.grad`` and the graph as they were.
+leaving ``.grad`` and the graph as they were (the graph-growth monitor does not
+count it).
 
 Example:
     >>> import autodiff as ad

@@ -65,6 +65,7 @@ def write_frames(
 
     Files of the same name pattern numbered past the last frame (left by an earlier,
     longer sequence) are deleted, so ``prefix_*`` is always exactly this sequence.
+    A single graph instead of a list is a TypeError that points to ``render``.
 
     Example:
         >>> import tempfile, autodiff as ad

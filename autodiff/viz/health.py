@@ -1,9 +1,10 @@
 """Gradient health: colour a tensor by the norm of its gradient on a log scale.
 
-Vanishing gradients (a deep sigmoid net) come out blue, healthy ones pale,
-exploding ones red; the legend maps colours back to norms. The scale is fixed
-by ``Options.health_range`` rather than fitted to each graph, so two pictures
-(sigmoid vs ReLU) can be compared side by side.
+Vanishing gradients (a deep sigmoid net) come out blue, healthy ones pale (a norm
+of 1 is the pale yellow in the middle when the range holds 1), exploding ones red;
+the legend maps colours back to norms. The scale is fixed by ``Options.health_range``
+rather than fitted to each graph, so two pictures (sigmoid vs ReLU) can be compared
+side by side.
 """
 
 from __future__ import annotations

@@ -3,7 +3,8 @@
 Drawings of gradients need more than ``.grad`` (which only leaves keep): the
 gradient of every intermediate tensor and the order the engine ran the steps
 in. ``record`` gets both from ``autodiff.grad(..., retain_graph=True)`` inside
-``record_backward()``, so the user's graph and ``.grad`` stay as they were.
+``record_backward()``, so the user's graph and ``.grad`` stay as they were, and
+inside ``growth.paused()``, so the graph-growth monitor does not count it.
 """
 
 from __future__ import annotations
@@ -86,6 +87,9 @@ def _collect(outputs: tuple[Tensor, ...], seeds: Sequence[np.ndarray | None], st
 
 def record(*outputs: Tensor) -> Recording:
     """Run a recorded backward from ``outputs`` (seeded with ones); the graph stays intact.
+
+    ``Recording.seed_of(out)`` is that seed; ``grad_of(out)`` adds what the other
+    outputs sent ``out`` when one feeds another.
 
     Example:
         >>> import autodiff as ad

@@ -75,7 +75,9 @@ def render(graph: Any, path: str | os.PathLike, format: str | None = None) -> Pa
 
     Raises:
         GraphvizNotFoundError: the ``dot`` program is missing (says how to install it).
-        ValueError: an unknown format; TypeError: ``graph`` is not a drawing.
+        ValueError: an unknown format (``dot``/``gv`` point to ``save_source``);
+        TypeError: ``graph`` is not a drawing (a list of frames points to
+        ``write_frames``); IsADirectoryError: ``path`` is a directory.
 
     Example:
         >>> import tempfile, pathlib, autodiff as ad

@@ -89,8 +89,11 @@ class DataLoader:
     Each batch is a tuple with one array per sample field, e.g. ``(X, y)``
     with ``X.shape[0] == batch_size`` (the last batch may be smaller unless
     ``drop_last``); a dataset whose samples are dicts gives dicts of arrays
-    (``{"x": X, "y": y}``), as in PyTorch. ``len(loader)`` is the number of
-    batches per epoch.
+    (``{"x": X, "y": y}``), as in PyTorch, for loops of your own (``fit``,
+    ``evaluate`` and ``predict`` take tuples). ``len(loader)`` is the number of
+    batches per epoch. Samples of different structures, a field whose shape
+    varies within a batch, or values that do not stack into a numeric array
+    (None, nested dicts) are a ValueError naming the field.
 
     Args:
         dataset: any dataset (``__len__`` and ``__getitem__``).
@@ -108,6 +111,10 @@ class DataLoader:
         >>> loader = DataLoader(ds, batch_size=2)
         >>> len(loader), [y.tolist() for _, y in loader]
         (3, [[0, 1], [2, 3], [4]])
+        >>> samples = [{"x": [0.0, 1.0], "y": 0}, {"x": [2.0, 3.0], "y": 1}]
+        >>> batch = next(iter(DataLoader(samples, batch_size=2)))  # a list is a dataset too
+        >>> batch["x"].shape, batch["y"].tolist()
+        ((2, 2), [0, 1])
     """
 
     def __init__(

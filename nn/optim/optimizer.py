@@ -4,7 +4,9 @@ The contract with the rest of the framework is deliberately tiny: an optimizer o
 sees *parameters*.  A parameter is any object ``p`` with
 
 * ``p.data`` -- a floating point numpy array (float32 in practice).  The optimizer updates
-  it **in place** (``p.data -= ...``), so every other reference to the array stays valid;
+  it **in place** (``p.data -= ...``), so every other reference to the array stays valid,
+  and then calls ``p.mark_changed()`` if ``p`` has one, so a graph recorded before the
+  step refuses to backward with the new values;
 * ``p.grad`` -- ``None`` (the parameter is skipped by :meth:`Optimizer.step`) or an object
   whose ``.data`` is an array of the same shape as ``p.data``;
 * optionally ``p.name`` (only used in error messages).
@@ -113,6 +115,13 @@ class Optimizer:
     Subclasses implement :meth:`_init_state` and :meth:`_update` and declare
     ``_state_spec`` (state key -> ``"array"``, ``int`` or ``float``).
 
+    A float16 parameter with an ``eps`` below float16's smallest normal number
+    (6.1e-05) is a ValueError, here, in :meth:`step` and in :meth:`load_state_dict`:
+    the update divides by a running average plus ``eps``, and in float16 a zero
+    gradient then gives ``0 / 0`` = NaN weights (eps=1e-8 rounds to 0) and a small one
+    a huge step (pass ``eps=1e-4``). AdaDelta, whose ``eps`` sits inside its square
+    roots, only refuses one that float16 rounds to 0.
+
     Example:
         >>> import numpy as np
         >>> import nn
@@ -214,7 +223,7 @@ class Optimizer:
         The update rules divide by ``sqrt(v) + eps``; in float16 the default eps (1e-8)
         rounds to 0 and ``g * g`` of a gradient below ~2e-4 underflows to 0, so a zero
         gradient gives 0 / 0 = NaN and a small one a step thousands of times too big
-        (PyTorch's half-precision optimizers do the same; it advises eps=1e-4).
+        (PyTorch's optimizers fail the same way on float16; the usual advice is eps=1e-4).
         """
         eps = group.get("eps")
         if eps is None or p.data.dtype.newbyteorder("=") != np.float16:
@@ -275,7 +284,9 @@ class Optimizer:
         """Apply one update to every parameter whose ``grad`` is not None.
 
         If ``closure`` is given it is called first (it should recompute the loss and the
-        gradients) and its return value is returned.
+        gradients) and its return value is returned. Each updated parameter is marked
+        changed (``Tensor.mark_changed``). Parameters updated for the first time are
+        checked (the float16 ``eps`` above) before any parameter changes.
         """
         loss = closure() if closure is not None else None
         index = 0
@@ -347,9 +358,10 @@ class Optimizer:
         """Restore hyper-parameters and per-parameter state from :meth:`state_dict` output.
 
         Strict: the optimizer class, the group/parameter layout, the set of keys and every
-        array shape must match, otherwise a ValueError names the offending key.  Nothing is
-        modified unless the whole dict validates.  Works on dicts read back from ``.npz``
-        files (0-d arrays are accepted wherever scalars are expected).
+        array shape must match, otherwise a ValueError names the offending key (as does a
+        saved ``eps`` too small for float16 parameters).  Nothing is modified unless the
+        whole dict validates.  Works on dicts read back from ``.npz`` files (0-d arrays
+        are accepted wherever scalars are expected).
         """
         sd = dict(state_dict)
         name = type(self).__name__
