@@ -215,6 +215,18 @@ def batch_norm(
         (array([0.2, 2. ], dtype=float32), array([ 1.1, 20.9], dtype=float32))
     """
     x = _tensor(x)
+    if x.dtype == np.float16:  # its squares overflow above 256: statistics in float32
+        y = batch_norm(
+            ad.astype(x, np.float32),
+            running_mean,
+            running_var,
+            weight,
+            bias,
+            training,
+            momentum,
+            eps,
+        )
+        return ad.astype(y, np.float16)
     if x.ndim < 2:
         raise ValueError(f"batch_norm expects (N, C) or (N, C, L...) input, got shape {x.shape}")
     axes = (0,) + tuple(range(2, x.ndim))
@@ -275,6 +287,9 @@ def layer_norm(
         array([[-1.,  1.]], dtype=float32)
     """
     x = _tensor(x)
+    if x.dtype == np.float16:  # its squares overflow above 256: statistics in float32
+        y = layer_norm(ad.astype(x, np.float32), normalized_shape, weight, bias, eps)
+        return ad.astype(y, np.float16)
     k = len(normalized_shape)
     if tuple(x.shape[x.ndim - k :]) != tuple(normalized_shape) or x.ndim < k:
         raise ValueError(

@@ -170,3 +170,18 @@ def test_edge_values_keep_float32_through_activations_and_losses():
     ]:
         y, (g,) = _grads(fn, x)
         assert y.dtype == g.dtype == np.float32, fn
+
+
+@pytest.mark.parametrize("layer", ["batch", "layer"])
+def test_float16_normalisation_computes_its_statistics_in_float32(layer):
+    # activations of a few hundred square past float16's largest value (65504)
+    torch = pytest.importorskip("torch")
+    x = (np.random.default_rng(0).standard_normal((8, 3)) * 600).astype(np.float16)
+    if layer == "batch":
+        ours = nn.BatchNorm1d(3, dtype=np.float16)(ad.tensor(x))
+        theirs = torch.nn.functional.batch_norm(torch.tensor(x), None, None, training=True)
+    else:
+        ours = nn.LayerNorm(3, dtype=np.float16)(ad.tensor(x))
+        theirs = torch.nn.functional.layer_norm(torch.tensor(x), (3,))
+    assert ours.dtype == np.float16
+    np.testing.assert_allclose(ours.data, theirs.numpy(), atol=4e-3)
