@@ -73,6 +73,8 @@ __all__ = [
 
 REDUCTIONS = ("mean", "sum", "none")
 
+_F16 = np.dtype(np.float16)
+
 
 def _tensor(x: Any) -> Tensor:
     return x if isinstance(x, Tensor) else Tensor(x)
@@ -352,6 +354,11 @@ def mse_loss(input: Any, target: Any, reduction: str = "mean") -> Tensor:
     """
     input, target = _tensor(input), _tensor(target)
     _same_shape("mse_loss", input, target)
+    if np.result_type(input.dtype, target.dtype) == _F16:
+        # squares of differences of 256 and more overflow float16 where their mean may fit:
+        # in float32, rounded once
+        loss = mse_loss(ad.astype(input, np.float32), ad.astype(target, np.float32), reduction)
+        return ad.astype(loss, _F16)
     diff = input - target
     return _reduce(diff * diff, reduction)
 
@@ -500,6 +507,24 @@ def binary_cross_entropy_with_logits(logits: Any, target: Any, reduction: str = 
 
 
 # -------------------------------------------------------------------- penalties
+def _penalty(name: str, params: Iterable[Any], term: Any, scale: float) -> Tensor:
+    """``scale * sum(term(p))`` over the parameters; float16 ones summed in float32.
+
+    A float16 model's penalty is computed in float32 and rounded once: the sum of a million
+    squared weights of 0.3 overflows float16 (inf) where the scaled penalty is small.
+    """
+    params = [_tensor(p) for p in params]
+    if not params:
+        raise ValueError(f"{name} got no parameters")
+    half = all(p.dtype == _F16 for p in params)
+    total = None
+    for p in params:
+        t = term(ad.astype(p, np.float32) if p.dtype == _F16 else p).sum()
+        total = t if total is None else total + t
+    total = total * scale
+    return ad.astype(total, _F16) if half else total
+
+
 def l1_penalty(params: Iterable[Any], scale: float = 1.0) -> Tensor:
     """``scale * sum(|w|)`` over every parameter: add it to the loss for L1 regularisation.
 
@@ -510,13 +535,7 @@ def l1_penalty(params: Iterable[Any], scale: float = 1.0) -> Tensor:
         >>> round(F.l1_penalty([w], scale=0.1).item(), 4)
         0.3
     """
-    terms = [ad.abs(p).sum() for p in params]
-    if not terms:
-        raise ValueError("l1_penalty got no parameters")
-    total = terms[0]
-    for term in terms[1:]:
-        total = total + term
-    return total * scale
+    return _penalty("l1_penalty", params, ad.abs, scale)
 
 
 def l2_penalty(params: Iterable[Any], scale: float = 1.0) -> Tensor:
@@ -528,10 +547,4 @@ def l2_penalty(params: Iterable[Any], scale: float = 1.0) -> Tensor:
         >>> round(F.l2_penalty([nn.Parameter([3.0, 4.0])], scale=0.1).item(), 4)
         1.25
     """
-    terms = [(p * p).sum() for p in params]
-    if not terms:
-        raise ValueError("l2_penalty got no parameters")
-    total = terms[0]
-    for term in terms[1:]:
-        total = total + term
-    return total * (0.5 * scale)
+    return _penalty("l2_penalty", params, lambda p: p * p, 0.5 * scale)

@@ -20,6 +20,7 @@ from ..kernels import relu_backward, relu_forward
 from ..registry import KINK_AT_ZERO, POSITIVE, REAL, Domain, register
 from ..tensor import Tensor
 from ._util import ONES, constant
+from .shape import astype
 
 #: dtypes the numba kernels are compiled for; others take the plain numpy expression
 KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -127,6 +128,8 @@ class Tan(Function):
 
     def backward(self, gy: Tensor) -> Tensor:
         y = self.output()
+        if y.dtype == np.float16:  # y * y overflows from |y| = 256 (x within 0.004 of pi/2)
+            y, gy = astype(y, np.float32), astype(gy, np.float32)
         return gy * (y * y + 1.0)
 
 

@@ -109,7 +109,9 @@ class Linear(Function):
         gw = _mm(x.reshape(-1, x.shape[-1]).T, gy2) if self.inputs[1].requires_grad else None
         if len(self.inputs) == 3:
             # a bias of another shape than (out,) is summed down by the engine, as in backward
-            gb = gy2.sum(axis=0) if self.inputs[2].data.shape == gy.shape[-1:] else gy
+            # (float16 is summed in float32: along the batch axis float16 stagnates at 1024 + 0.5)
+            acc = np.float32 if gy2.dtype == np.float16 else None
+            gb = gy2.sum(axis=0, dtype=acc) if self.inputs[2].data.shape == gy.shape[-1:] else gy
             return gx, gw, gb
         return gx, gw
 

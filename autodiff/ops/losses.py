@@ -21,11 +21,27 @@ from ..registry import Domain, register
 from ..tensor import Tensor
 from ._util import constant
 from .elementwise import sigmoid
+from .shape import astype
 from .softmax import log_softmax, softmax
 
 __all__ = ["softmax_cross_entropy", "binary_cross_entropy_with_logits"]
 
 REDUCTIONS = ("mean", "sum", "none")
+
+# float16 losses are computed, summed and averaged in float32 and rounded once (as
+# PyTorch's CPU kernels do): a float16 sum of the losses overflows past 65504, and so does
+# float16(N) itself, which made the mean of 100,000 losses inf / inf = nan
+_F16 = np.dtype(np.float16)
+_F32 = np.dtype(np.float32)
+
+
+def _wide(a: np.ndarray) -> np.ndarray:
+    """A float16 array in float32 (the dtype the losses compute float16 in); others as they are."""
+    return a.astype(_F32) if a.dtype == _F16 else a
+
+
+def _wide_tensor(t: Tensor) -> Tensor:
+    return astype(t, _F32) if t.dtype == _F16 else t
 
 
 def _check_reduction(reduction: str) -> None:
@@ -33,11 +49,12 @@ def _check_reduction(reduction: str) -> None:
         raise ValueError(f"reduction must be one of {REDUCTIONS}, got {reduction!r}")
 
 
-def _reduce(losses: np.ndarray, reduction: str, count: int) -> np.ndarray:
-    if reduction == "none":
-        return losses
-    total = losses.sum(dtype=losses.dtype)
-    return total / losses.dtype.type(max(count, 1)) if reduction == "mean" else total
+def _reduce(losses: np.ndarray, reduction: str, count: int, dtype: np.dtype) -> np.ndarray:
+    """The losses reduced in their own dtype (float32 for float16 ones), then cast to ``dtype``."""
+    if reduction != "none":
+        total = losses.sum(dtype=losses.dtype)
+        losses = total / losses.dtype.type(max(count, 1)) if reduction == "mean" else total
+    return losses if losses.dtype == dtype else losses.astype(dtype)
 
 
 class SoftmaxCrossEntropy(Function):
@@ -79,6 +96,10 @@ class SoftmaxCrossEntropy(Function):
                 f"target of shape {t.shape} fits neither integer labels {x.shape[:-1]} nor "
                 f"one-hot/probability targets {x.shape} for logits of shape {x.shape}"
             )
+        dtype = x.dtype
+        x = _wide(x)
+        if not self.labels:
+            t = _wide(t)
         shifted = x - x.max(axis=-1, keepdims=True)
         logp = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
         if self.labels:
@@ -94,7 +115,7 @@ class SoftmaxCrossEntropy(Function):
                     zero = (t == 0) & np.isneginf(logp)
                     losses = -np.where(zero, 0, t * logp).sum(axis=-1)
         self.count = int(np.prod(x.shape[:-1]))
-        return _reduce(np.asarray(losses, dtype=x.dtype), self.reduction, self.count)
+        return _reduce(np.asarray(losses, dtype=x.dtype), self.reduction, self.count, dtype)
 
     def _upstream(self, gy: Tensor) -> Tensor:
         # Every sample's loss depends on its own row only: bring gy to (..., 1).
@@ -112,7 +133,9 @@ class SoftmaxCrossEntropy(Function):
             return NotImplemented
         if not x.requires_grad:
             return None, None
-        p = np.exp(x.data - x.data.max(axis=-1, keepdims=True))
+        xd = _wide(x.data)  # float16 in float32 (the engine rounds the gradient once)
+        gy = gy.astype(xd.dtype, copy=False)
+        p = np.exp(xd - xd.max(axis=-1, keepdims=True))
         p /= p.sum(axis=-1, keepdims=True)
         if self.labels:
             rows = p.reshape(-1, p.shape[-1])
@@ -129,13 +152,15 @@ class SoftmaxCrossEntropy(Function):
 
     def backward(self, gy: Tensor) -> tuple[Tensor | None, Tensor | None]:
         x, t = self.inputs
+        need_x = x.requires_grad  # (asked before the cast: under no_grad a cast wants none)
+        x, gy = _wide_tensor(x), _wide_tensor(gy)  # float16 in float32, as the forward
         g = self._upstream(gy)
         gx = None
-        if x.requires_grad and self.labels:
+        if need_x and self.labels:
             onehot = np.zeros(x.shape, dtype=x.dtype)
             np.put_along_axis(onehot, t.data[..., None].astype(np.intp), 1, axis=-1)
             gx = (softmax(x, -1) - constant(onehot)) * g
-        elif x.requires_grad:  # multi-hot or weighted rows: their sums scale the softmax
+        elif need_x:  # multi-hot or weighted rows: their sums scale the softmax
             gx = (softmax(x, -1) * t.sum(axis=-1, keepdims=True) - t) * g
         gt = None
         if not self.labels and t.requires_grad:
@@ -161,15 +186,19 @@ class BinaryCrossEntropyWithLogits(Function):
             )
         # max(x, 0) - x t + log(1 + e^-|x|) equals -[t log s(x) + (1-t) log(1 - s(x))]
         # without ever forming log(0).
+        dtype = x.dtype
+        x, t = _wide(x), _wide(t)
         losses = np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x)))
         self.count = x.size
-        return _reduce(np.asarray(losses, dtype=x.dtype), self.reduction, self.count)
+        return _reduce(np.asarray(losses, dtype=x.dtype), self.reduction, self.count, dtype)
 
     def backward(self, gy: Tensor) -> tuple[Tensor | None, Tensor | None]:
         x, t = self.inputs
+        need_x, need_t = x.requires_grad, t.requires_grad  # (before the casts, see above)
+        x, t, gy = _wide_tensor(x), _wide_tensor(t), _wide_tensor(gy)  # float16 in float32
         g = gy * (1.0 / max(self.count, 1)) if self.reduction == "mean" else gy
-        gx = (sigmoid(x) - t) * g if x.requires_grad else None
-        gt = -(x * g) if t.requires_grad else None
+        gx = (sigmoid(x) - t) * g if need_x else None
+        gt = -(x * g) if need_t else None
         return gx, gt
 
 

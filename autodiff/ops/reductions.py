@@ -22,7 +22,17 @@ from ..registry import REAL, register
 from ..tensor import Tensor
 from ._util import arg_error, constant, kept_shape, normalize_axis
 from .elementwise import where
-from .shape import broadcast_to, reshape
+from .shape import astype, broadcast_to, reshape
+
+# float16 reductions accumulate in float32 and round once (as PyTorch's CPU kernels do):
+# numpy adds float16 along a strided axis in float16 (1024 + 0.5 is 1024, so 10,000 halves
+# sum to 1024), float16 squares overflow above 256, and 1 / n is subnormal past n = 16384
+_F16 = np.dtype(np.float16)
+_F32 = np.dtype(np.float32)
+
+
+def _is_half(x: Any) -> bool:
+    return getattr(x, "dtype", None) == _F16
 
 
 def _spread(gy: Tensor, x_shape: tuple[int, ...], axis: Any, keepdims: bool) -> Tensor:
@@ -41,6 +51,8 @@ class Sum(Function):
         self.keepdims = keepdims
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        if x.dtype == _F16:
+            return x.sum(axis=self.axis, keepdims=self.keepdims, dtype=_F32).astype(_F16)
         return x.sum(axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, gy: Tensor) -> Tensor:
@@ -67,11 +79,15 @@ class Mean(Function):
     def backward(self, gy: Tensor) -> Tensor:
         x = self.inputs[0]
         count = x.size // builtins.max(self.output().size, 1) if x.size else 1
+        if gy.dtype == _F16:  # gy / n in float32; the engine rounds it to float16 once
+            gy = astype(gy, _F32)
         return _spread(gy * (1.0 / count), x.shape, self.axis, self.keepdims)
 
     def backward_arrays(self, gy):
         x = self.inputs[0].data
         count = x.size // builtins.max(gy.size, 1) if x.size else 1
+        if gy.dtype == _F16:  # gy / n in float32; the engine rounds it to float16 once
+            gy = gy.astype(_F32)
         if not self.keepdims:
             gy = gy.reshape(kept_shape(x.shape, self.axis))
         return np.broadcast_to(gy * np.asarray(1.0 / count, gy.dtype), x.shape)
@@ -191,6 +207,8 @@ def var(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tens
         Tensor(1.25)
     """
     x = x if isinstance(x, Tensor) else Tensor(x)
+    if x.dtype == _F16:  # squares of 256 and more overflow: the statistics in float32
+        return astype(var(astype(x, _F32), axis, keepdims, ddof), _F16)
     try:
         axes = normalize_axis(axis, x.ndim)
     except (ValueError, TypeError) as err:  # before mean() would report it under its name
@@ -212,6 +230,8 @@ def std(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tens
         >>> ad.std(ad.tensor([1.0, 3.0]))
         Tensor(1.)
     """
+    if _is_half(x):  # the variance and its root in float32 (see var)
+        return astype(std(astype(x, _F32), axis, keepdims, ddof), _F16)
     v = var(x, axis, keepdims, ddof)
     zero = v.data == 0
     if not zero.any():
@@ -252,6 +272,10 @@ def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Tensor:
         >>> round(ad.logsumexp(ad.tensor([1000.0, 1000.0])).item(), 2)
         1000.69
     """
+    if _is_half(x):
+        # in float32: a float16 sum of more than 65504 terms overflows, and the backward's
+        # exp(x - y) with y rounded to float16 (a step of 0.25 at 400) is off by up to 13%
+        return astype(LogSumExp(axis, keepdims)(astype(x, _F32)), _F16)
     return LogSumExp(axis, keepdims)(x)
 
 

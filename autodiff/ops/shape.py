@@ -87,7 +87,10 @@ def sum_to_array(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1
     )
-    y = x.sum(axis=axes, keepdims=True)
+    if x.dtype == np.float16:  # float16 summed along a strided axis stagnates (1024 + 0.5)
+        y = x.sum(axis=axes, keepdims=True, dtype=np.float32).astype(np.float16)
+    else:
+        y = x.sum(axis=axes, keepdims=True)
     return y.reshape(shape) if lead else y
 
 

@@ -9,6 +9,10 @@ import numpy as np
 from ..function import Function
 from ..registry import Domain, register
 from ..tensor import Tensor
+from .shape import astype
+
+_F16 = np.dtype(np.float16)
+_F32 = np.dtype(np.float32)
 
 
 class Softmax(Function):
@@ -59,6 +63,11 @@ def softmax(x: Any, axis: int = -1) -> Tensor:
         >>> ad.softmax(ad.tensor([900.0, 1000.0, 1000.0])).numpy().round(4).tolist()
         [0.0, 0.5, 0.5]
     """
+    if getattr(x, "dtype", None) == _F16:
+        # in float32, rounded once: in float16 the backward's gy - sum(gy * y) cancels for a
+        # peaked softmax (a sample's gradient off by its own size at logits of +-30), and the
+        # sum of exps along a strided axis stagnates at 2048
+        return astype(Softmax(axis)(astype(x, _F32)), _F16)
     return Softmax(axis)(x)
 
 
@@ -70,6 +79,8 @@ def log_softmax(x: Any, axis: int = -1) -> Tensor:
         >>> ad.log_softmax(ad.tensor([900.0, 1000.0, 1000.0]))
         Tensor([-100.6931,   -0.6931,   -0.6931])
     """
+    if getattr(x, "dtype", None) == _F16:  # in float32, rounded once (see softmax)
+        return astype(LogSoftmax(axis)(astype(x, _F32)), _F16)
     return LogSoftmax(axis)(x)
 
 
