@@ -91,6 +91,14 @@ def _conv_params(ours, theirs, bias):
         _load(ours.bias, theirs.bias)
 
 
+def _check_conv(ours, theirs, inputs, outputs, bias, dtype, name, rng):
+    """Outputs, then (after one backward) the input, weight and bias gradients."""
+    (x, xt), (y, yt) = inputs, outputs
+    _close(y, yt, dtype, f"{name} output", scale=10)
+    _backward(y, yt, rng)
+    _conv_grads(ours, theirs, x, xt, bias, dtype, name)
+
+
 def _conv_grads(ours, theirs, x, xt, bias, dtype, name):
     _close(x.grad, xt.grad, dtype, f"{name} input grad", scale=10)
     _close(ours.weight.grad, theirs.weight.grad, dtype, f"{name} weight grad", scale=10)
@@ -133,9 +141,7 @@ def test_conv2d(cin_g, cout_g, groups, kernel, stride, padding, dilation, bias, 
             theirs(xt)
         return
     y, yt = ours(x), theirs(xt)
-    _close(y, yt, dtype, "Conv2d output", scale=10)
-    _backward(y, yt, rng)
-    _conv_grads(ours, theirs, x, xt, bias, dtype, "Conv2d")
+    _check_conv(ours, theirs, (x, xt), (y, yt), bias, dtype, "Conv2d", rng)
 
 
 @FUZZ
@@ -157,9 +163,7 @@ def test_conv2d_same_padding(cin, cout, kernel, dilation, dtype, seed):
     _conv_params(ours, theirs, True)
     x, xt = _pair(rng, (2, cin, 4, 5), dtype)
     y, yt = ours(x), theirs(xt)
-    _close(y, yt, dtype, "Conv2d(padding='same') output", scale=10)
-    _backward(y, yt, rng)
-    _conv_grads(ours, theirs, x, xt, True, dtype, "Conv2d(padding='same')")
+    _check_conv(ours, theirs, (x, xt), (y, yt), True, dtype, "Conv2d(padding='same')", rng)
 
 
 @FUZZ
@@ -220,9 +224,7 @@ def test_conv_transpose2d(
     else:
         y, yt = ours(x), theirs(xt)
     assert y.shape[2:] == out_hw
-    _close(y, yt, dtype, "ConvTranspose2d output", scale=10)
-    _backward(y, yt, rng)
-    _conv_grads(ours, theirs, x, xt, bias, dtype, "ConvTranspose2d")
+    _check_conv(ours, theirs, (x, xt), (y, yt), bias, dtype, "ConvTranspose2d", rng)
 
 
 # ------------------------------------------------------------------------- pooling
