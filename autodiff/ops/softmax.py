@@ -22,17 +22,32 @@ class Softmax(Function):
         self.axis = axis
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        e = np.exp(x - x.max(axis=self.axis, keepdims=True))
-        e /= e.sum(axis=self.axis, keepdims=True)
-        return e
+        return _softmax(x, self.axis)
 
     def backward(self, gy: Tensor) -> Tensor:
-        y = self.output()
+        if self.inputs[0].dtype == _F16:
+            # float16: y recomputed in float32 from x (the graph holds x anyway), not saved
+            y, gy = Softmax(self.axis)(astype(self.inputs[0], _F32)), astype(gy, _F32)
+        else:
+            y = self.output()
         return y * (gy - (gy * y).sum(axis=self.axis, keepdims=True))
 
     def backward_arrays(self, gy):
-        y = self.output().data
+        if self.inputs[0].dtype == _F16:
+            y, gy = _softmax(self.inputs[0].data.astype(_F32), self.axis), gy.astype(_F32)
+        else:
+            y = self.output().data
         return y * (gy - (gy * y).sum(axis=self.axis, keepdims=True))
+
+
+def _softmax(x: np.ndarray, axis: int) -> np.ndarray:
+    """softmax along ``axis``; float16 computed in float32 and rounded once."""
+    half = x.dtype == _F16
+    if half:
+        x = x.astype(_F32)
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    e /= e.sum(axis=axis, keepdims=True)
+    return e.astype(_F16) if half else e
 
 
 class LogSoftmax(Function):
@@ -43,14 +58,24 @@ class LogSoftmax(Function):
         self.axis = axis
 
     def forward(self, x: np.ndarray) -> np.ndarray:
+        half = x.dtype == _F16
+        if half:
+            x = x.astype(_F32)
         shifted = x - x.max(axis=self.axis, keepdims=True)
-        return shifted - np.log(np.exp(shifted).sum(axis=self.axis, keepdims=True))
+        y = shifted - np.log(np.exp(shifted).sum(axis=self.axis, keepdims=True))
+        return y.astype(_F16) if half else y
 
     def backward(self, gy: Tensor) -> Tensor:
+        if self.inputs[0].dtype == _F16:  # exp(y) from x in float32 (see Softmax)
+            p, gy = Softmax(self.axis)(astype(self.inputs[0], _F32)), astype(gy, _F32)
+            return gy - p * gy.sum(axis=self.axis, keepdims=True)
         y = self.output()
         return gy - y.exp() * gy.sum(axis=self.axis, keepdims=True)
 
     def backward_arrays(self, gy):
+        if self.inputs[0].dtype == _F16:
+            p, gy = _softmax(self.inputs[0].data.astype(_F32), self.axis), gy.astype(_F32)
+            return gy - p * gy.sum(axis=self.axis, keepdims=True)
         y = self.output().data
         return gy - np.exp(y) * gy.sum(axis=self.axis, keepdims=True)
 
@@ -63,11 +88,6 @@ def softmax(x: Any, axis: int = -1) -> Tensor:
         >>> ad.softmax(ad.tensor([900.0, 1000.0, 1000.0])).numpy().round(4).tolist()
         [0.0, 0.5, 0.5]
     """
-    if getattr(x, "dtype", None) == _F16:
-        # in float32, rounded once: in float16 the backward's gy - sum(gy * y) cancels for a
-        # peaked softmax (a sample's gradient off by its own size at logits of +-30), and the
-        # sum of exps along a strided axis stagnates at 2048
-        return astype(Softmax(axis)(astype(x, _F32)), _F16)
     return Softmax(axis)(x)
 
 
@@ -79,8 +99,6 @@ def log_softmax(x: Any, axis: int = -1) -> Tensor:
         >>> ad.log_softmax(ad.tensor([900.0, 1000.0, 1000.0]))
         Tensor([-100.6931,   -0.6931,   -0.6931])
     """
-    if getattr(x, "dtype", None) == _F16:  # in float32, rounded once (see softmax)
-        return astype(LogSoftmax(axis)(astype(x, _F32)), _F16)
     return LogSoftmax(axis)(x)
 
 
