@@ -16,17 +16,11 @@ from ..registry import NONZERO, POSITIVE, REAL, Domain, register
 from ..tensor import Tensor
 from ._util import constant
 from .elementwise import where
-from .shape import astype
+from .shape import HALF, SINGLE, widen
 
 # The power rules' products (c * x**(c-1), then times gy; gy * y, then times log(a))
 # overflow float16 where the gradient itself fits: float16 computes them in float32 and the
 # engine rounds the gradient once (as PyTorch's CPU kernels compute float16 in float32).
-_F16 = np.dtype(np.float16)
-_F32 = np.dtype(np.float32)
-
-
-def _wide(t: Tensor) -> Tensor:
-    return astype(t, _F32) if t.dtype == _F16 else t
 
 
 class Add(Function):
@@ -135,9 +129,9 @@ class Pow(Function):
         a, b = self.inputs
         ga = gb = None
         need_a, need_b = a.requires_grad, b.requires_grad  # (a cast under no_grad wants none)
-        half = _F16 in (a.dtype, b.dtype)
+        half = HALF in (a.dtype, b.dtype)
         if half:
-            a, b, gy = _wide(a), _wide(b), _wide(gy)
+            a, b, gy = widen(a), widen(b), widen(gy)
         # At a zero base the formulas meet 0 * inf: the slope in a where b == 0 too (x**0 is
         # constant) and the slope in b are 0 there, as in PyTorch. Putting 1 in place of those
         # values (only there) keeps every inf out of the graph, for second derivatives too.
@@ -148,7 +142,7 @@ class Pow(Function):
             ga = gy * b * a ** (b1 - 1)
         if need_b:
             a1 = where(zero_base, 1.0, a) if zero_base.any() else a
-            y = _wide(self.output()) if half else self.output()
+            y = widen(self.output()) if half else self.output()
             gb = gy * y * a1.log()
         return ga, gb
 
@@ -169,8 +163,8 @@ class PowScalar(Function):
 
     def backward(self, gy: Tensor) -> Tensor:
         (x,) = self.inputs
-        if x.dtype == _F16:
-            x, gy = _wide(x), _wide(gy)
+        if x.dtype == HALF:
+            x, gy = widen(x), widen(gy)
         c = self.exponent
         if c == 2:
             return gy * (x * 2)
@@ -180,8 +174,8 @@ class PowScalar(Function):
 
     def backward_arrays(self, gy):
         x = self.inputs[0].data
-        if x.dtype == _F16:
-            x, gy = x.astype(_F32), gy.astype(_F32)
+        if x.dtype == HALF:
+            x, gy = x.astype(SINGLE), gy.astype(SINGLE)
         c = self.exponent
         if c == 2:
             return gy * (x * 2)

@@ -21,7 +21,7 @@ from ..registry import Domain, register
 from ..tensor import Tensor
 from ._util import constant
 from .elementwise import sigmoid
-from .shape import astype
+from .shape import widen, widen_array
 from .softmax import log_softmax, softmax
 
 __all__ = ["softmax_cross_entropy", "binary_cross_entropy_with_logits"]
@@ -31,17 +31,6 @@ REDUCTIONS = ("mean", "sum", "none")
 # float16 losses are computed, summed and averaged in float32 and rounded once (as
 # PyTorch's CPU kernels do): a float16 sum of the losses overflows past 65504, and so does
 # float16(N) itself, which made the mean of 100,000 losses inf / inf = nan
-_F16 = np.dtype(np.float16)
-_F32 = np.dtype(np.float32)
-
-
-def _wide(a: np.ndarray) -> np.ndarray:
-    """A float16 array in float32 (the dtype the losses compute float16 in); others as they are."""
-    return a.astype(_F32) if a.dtype == _F16 else a
-
-
-def _wide_tensor(t: Tensor) -> Tensor:
-    return astype(t, _F32) if t.dtype == _F16 else t
 
 
 def _check_reduction(reduction: str) -> None:
@@ -97,9 +86,9 @@ class SoftmaxCrossEntropy(Function):
                 f"one-hot/probability targets {x.shape} for logits of shape {x.shape}"
             )
         dtype = x.dtype
-        x = _wide(x)
+        x = widen_array(x)
         if not self.labels:
-            t = _wide(t)
+            t = widen_array(t)
         shifted = x - x.max(axis=-1, keepdims=True)
         logp = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
         if self.labels:
@@ -133,7 +122,7 @@ class SoftmaxCrossEntropy(Function):
             return NotImplemented
         if not x.requires_grad:
             return None, None
-        xd = _wide(x.data)  # float16 in float32 (the engine rounds the gradient once)
+        xd = widen_array(x.data)  # float16 in float32 (the engine rounds the gradient once)
         gy = gy.astype(xd.dtype, copy=False)
         p = np.exp(xd - xd.max(axis=-1, keepdims=True))
         p /= p.sum(axis=-1, keepdims=True)
@@ -153,7 +142,7 @@ class SoftmaxCrossEntropy(Function):
     def backward(self, gy: Tensor) -> tuple[Tensor | None, Tensor | None]:
         x, t = self.inputs
         need_x = x.requires_grad  # (asked before the cast: under no_grad a cast wants none)
-        x, gy = _wide_tensor(x), _wide_tensor(gy)  # float16 in float32, as the forward
+        x, gy = widen(x), widen(gy)  # float16 in float32, as the forward
         g = self._upstream(gy)
         gx = None
         if need_x and self.labels:
@@ -187,7 +176,7 @@ class BinaryCrossEntropyWithLogits(Function):
         # max(x, 0) - x t + log(1 + e^-|x|) equals -[t log s(x) + (1-t) log(1 - s(x))]
         # without ever forming log(0).
         dtype = x.dtype
-        x, t = _wide(x), _wide(t)
+        x, t = widen_array(x), widen_array(t)
         losses = np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x)))
         self.count = x.size
         return _reduce(np.asarray(losses, dtype=x.dtype), self.reduction, self.count, dtype)
@@ -195,7 +184,7 @@ class BinaryCrossEntropyWithLogits(Function):
     def backward(self, gy: Tensor) -> tuple[Tensor | None, Tensor | None]:
         x, t = self.inputs
         need_x, need_t = x.requires_grad, t.requires_grad  # (before the casts, see above)
-        x, t, gy = _wide_tensor(x), _wide_tensor(t), _wide_tensor(gy)  # float16 in float32
+        x, t, gy = widen(x), widen(t), widen(gy)  # float16 in float32
         g = gy * (1.0 / max(self.count, 1)) if self.reduction == "mean" else gy
         gx = (sigmoid(x) - t) * g if need_x else None
         gt = -(x * g) if need_t else None

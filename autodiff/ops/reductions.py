@@ -22,17 +22,15 @@ from ..registry import REAL, register
 from ..tensor import Tensor
 from ._util import arg_error, constant, kept_shape, normalize_axis
 from .elementwise import where
-from .shape import astype, broadcast_to, reshape
+from .shape import HALF, SINGLE, astype, broadcast_to, reshape, widen, widen_array
 
 # float16 reductions accumulate in float32 and round once (as PyTorch's CPU kernels do):
 # numpy adds float16 along a strided axis in float16 (1024 + 0.5 is 1024, so 10,000 halves
 # sum to 1024), float16 squares overflow above 256, and 1 / n is subnormal past n = 16384
-_F16 = np.dtype(np.float16)
-_F32 = np.dtype(np.float32)
 
 
 def _is_half(x: Any) -> bool:
-    return getattr(x, "dtype", None) == _F16
+    return getattr(x, "dtype", None) == HALF
 
 
 def _spread(gy: Tensor, x_shape: tuple[int, ...], axis: Any, keepdims: bool) -> Tensor:
@@ -51,8 +49,8 @@ class Sum(Function):
         self.keepdims = keepdims
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        if x.dtype == _F16:
-            return x.sum(axis=self.axis, keepdims=self.keepdims, dtype=_F32).astype(_F16)
+        if x.dtype == HALF:
+            return x.sum(axis=self.axis, keepdims=self.keepdims, dtype=SINGLE).astype(HALF)
         return x.sum(axis=self.axis, keepdims=self.keepdims)
 
     def backward(self, gy: Tensor) -> Tensor:
@@ -79,15 +77,13 @@ class Mean(Function):
     def backward(self, gy: Tensor) -> Tensor:
         x = self.inputs[0]
         count = x.size // builtins.max(self.output().size, 1) if x.size else 1
-        if gy.dtype == _F16:  # gy / n in float32; the engine rounds it to float16 once
-            gy = astype(gy, _F32)
+        gy = widen(gy)  # float16: gy / n in float32; the engine rounds it to float16 once
         return _spread(gy * (1.0 / count), x.shape, self.axis, self.keepdims)
 
     def backward_arrays(self, gy):
         x = self.inputs[0].data
         count = x.size // builtins.max(gy.size, 1) if x.size else 1
-        if gy.dtype == _F16:  # gy / n in float32; the engine rounds it to float16 once
-            gy = gy.astype(_F32)
+        gy = widen_array(gy)  # (see backward)
         if not self.keepdims:
             gy = gy.reshape(kept_shape(x.shape, self.axis))
         return np.broadcast_to(gy * np.asarray(1.0 / count, gy.dtype), x.shape)
@@ -140,8 +136,8 @@ class LogSumExp(Function):
         self.keepdims = keepdims
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        if x.dtype == _F16:  # in float32, rounded once
-            return self._lse(x.astype(_F32)).astype(_F16)
+        if x.dtype == HALF:  # in float32, rounded once
+            return self._lse(x.astype(SINGLE)).astype(HALF)
         return self._lse(x)
 
     def _lse(self, x: np.ndarray) -> np.ndarray:
@@ -156,10 +152,10 @@ class LogSumExp(Function):
 
     def backward(self, gy: Tensor) -> Tensor:
         x = self.inputs[0]
-        if x.dtype == _F16:
+        if x.dtype == HALF:
             # y recomputed in float32 from x (exp(x - y) read through a rounded y is off by
             # up to 13% at 400); nothing but x is held, as for float32
-            x, gy = astype(x, _F32), astype(gy, _F32)
+            x, gy = astype(x, SINGLE), astype(gy, SINGLE)
             y = LogSumExp(self.axis, self.keepdims)(x)
         else:
             y = self.output()
@@ -219,8 +215,8 @@ def var(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tens
         Tensor(1.25)
     """
     x = x if isinstance(x, Tensor) else Tensor(x)
-    if x.dtype == _F16:  # squares of 256 and more overflow: the statistics in float32
-        return astype(var(astype(x, _F32), axis, keepdims, ddof), _F16)
+    if x.dtype == HALF:  # squares of 256 and more overflow: the statistics in float32
+        return astype(var(astype(x, SINGLE), axis, keepdims, ddof), HALF)
     try:
         axes = normalize_axis(axis, x.ndim)
     except (ValueError, TypeError) as err:  # before mean() would report it under its name
@@ -243,7 +239,7 @@ def std(x: Any, axis: Any = None, keepdims: bool = False, ddof: int = 0) -> Tens
         Tensor(1.)
     """
     if _is_half(x):  # the variance and its root in float32 (see var)
-        return astype(std(astype(x, _F32), axis, keepdims, ddof), _F16)
+        return astype(std(astype(x, SINGLE), axis, keepdims, ddof), HALF)
     v = var(x, axis, keepdims, ddof)
     zero = v.data == 0
     if not zero.any():

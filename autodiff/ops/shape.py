@@ -87,8 +87,8 @@ def sum_to_array(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     axes = tuple(range(lead)) + tuple(
         lead + i for i, n in enumerate(shape) if n == 1 and x.shape[lead + i] != 1
     )
-    if x.dtype == np.float16:  # float16 summed along a strided axis stagnates (1024 + 0.5)
-        y = x.sum(axis=axes, keepdims=True, dtype=np.float32).astype(np.float16)
+    if x.dtype == HALF:  # float16 summed along a strided axis stagnates (1024 + 0.5)
+        y = x.sum(axis=axes, keepdims=True, dtype=SINGLE).astype(HALF)
     else:
         y = x.sum(axis=axes, keepdims=True)
     return y.reshape(shape) if lead else y
@@ -479,6 +479,22 @@ def copy(x: Any) -> Tensor:
         Tensor([1.])
     """
     return Copy()(x)
+
+
+# float16 work that would overflow, cancel or stagnate in float16 (squares past 256, long
+# sums) runs in float32 and is rounded once, as PyTorch's CPU kernels compute float16.
+HALF = np.dtype(np.float16)
+SINGLE = np.dtype(np.float32)
+
+
+def widen_array(a: np.ndarray) -> np.ndarray:
+    """A float16 array in float32; any other array as it is."""
+    return a.astype(SINGLE) if a.dtype == HALF else a
+
+
+def widen(t: Tensor) -> Tensor:
+    """A float16 tensor cast to float32 (a node of the graph); any other tensor as it is."""
+    return astype(t, SINGLE) if t.dtype == HALF else t
 
 
 def astype(x: Any, dtype: Any) -> Tensor:

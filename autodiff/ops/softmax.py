@@ -9,10 +9,7 @@ import numpy as np
 from ..function import Function
 from ..registry import Domain, register
 from ..tensor import Tensor
-from .shape import astype
-
-_F16 = np.dtype(np.float16)
-_F32 = np.dtype(np.float32)
+from .shape import HALF, SINGLE, astype
 
 
 class Softmax(Function):
@@ -25,16 +22,16 @@ class Softmax(Function):
         return _softmax(x, self.axis)
 
     def backward(self, gy: Tensor) -> Tensor:
-        if self.inputs[0].dtype == _F16:
+        if self.inputs[0].dtype == HALF:
             # float16: y recomputed in float32 from x (the graph holds x anyway), not saved
-            y, gy = Softmax(self.axis)(astype(self.inputs[0], _F32)), astype(gy, _F32)
+            y, gy = Softmax(self.axis)(astype(self.inputs[0], SINGLE)), astype(gy, SINGLE)
         else:
             y = self.output()
         return y * (gy - (gy * y).sum(axis=self.axis, keepdims=True))
 
     def backward_arrays(self, gy):
-        if self.inputs[0].dtype == _F16:
-            y, gy = _softmax(self.inputs[0].data.astype(_F32), self.axis), gy.astype(_F32)
+        if self.inputs[0].dtype == HALF:
+            y, gy = _softmax(self.inputs[0].data.astype(SINGLE), self.axis), gy.astype(SINGLE)
         else:
             y = self.output().data
         return y * (gy - (gy * y).sum(axis=self.axis, keepdims=True))
@@ -42,12 +39,12 @@ class Softmax(Function):
 
 def _softmax(x: np.ndarray, axis: int) -> np.ndarray:
     """softmax along ``axis``; float16 computed in float32 and rounded once."""
-    half = x.dtype == _F16
+    half = x.dtype == HALF
     if half:
-        x = x.astype(_F32)
+        x = x.astype(SINGLE)
     e = np.exp(x - x.max(axis=axis, keepdims=True))
     e /= e.sum(axis=axis, keepdims=True)
-    return e.astype(_F16) if half else e
+    return e.astype(HALF) if half else e
 
 
 class LogSoftmax(Function):
@@ -58,23 +55,23 @@ class LogSoftmax(Function):
         self.axis = axis
 
     def forward(self, x: np.ndarray) -> np.ndarray:
-        half = x.dtype == _F16
+        half = x.dtype == HALF
         if half:
-            x = x.astype(_F32)
+            x = x.astype(SINGLE)
         shifted = x - x.max(axis=self.axis, keepdims=True)
         y = shifted - np.log(np.exp(shifted).sum(axis=self.axis, keepdims=True))
-        return y.astype(_F16) if half else y
+        return y.astype(HALF) if half else y
 
     def backward(self, gy: Tensor) -> Tensor:
-        if self.inputs[0].dtype == _F16:  # exp(y) from x in float32 (see Softmax)
-            p, gy = Softmax(self.axis)(astype(self.inputs[0], _F32)), astype(gy, _F32)
+        if self.inputs[0].dtype == HALF:  # exp(y) from x in float32 (see Softmax)
+            p, gy = Softmax(self.axis)(astype(self.inputs[0], SINGLE)), astype(gy, SINGLE)
             return gy - p * gy.sum(axis=self.axis, keepdims=True)
         y = self.output()
         return gy - y.exp() * gy.sum(axis=self.axis, keepdims=True)
 
     def backward_arrays(self, gy):
-        if self.inputs[0].dtype == _F16:
-            p, gy = _softmax(self.inputs[0].data.astype(_F32), self.axis), gy.astype(_F32)
+        if self.inputs[0].dtype == HALF:
+            p, gy = _softmax(self.inputs[0].data.astype(SINGLE), self.axis), gy.astype(SINGLE)
             return gy - p * gy.sum(axis=self.axis, keepdims=True)
         y = self.output().data
         return gy - np.exp(y) * gy.sum(axis=self.axis, keepdims=True)
