@@ -396,6 +396,109 @@ def test_split_batch_route_to_second_order(monkeypatch):
     assert gradgradcheck(lambda *a: ad.conv2d(*a, **kw), [x, w, b])
 
 
+def force_image_route(monkeypatch):
+    """Make every one-group convolution take the image-by-image route, and count the
+    kernel calls, so a test can tell the route was taken."""
+    force_split(monkeypatch)
+    monkeypatch.setattr(conv_ops, "IMAGE_PLANE", 1)
+    monkeypatch.setattr(conv_ops, "IMAGE_SPLIT", 0)
+    calls = []
+    for name in ("conv_forward_images", "conv_backward_images"):
+        kernel = getattr(conv_ops, name)
+
+        def counted(*args, _kernel=kernel, _name=name):
+            calls.append(_name)
+            return _kernel(*args)
+
+        monkeypatch.setattr(conv_ops, name, counted)
+    return calls
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_image_by_image_route_matches_the_other_routes(monkeypatch, dtype):
+    # One-group convolutions with big enough planes run image by image in numba, calling
+    # BLAS themselves (kernels.conv.conv_forward_images). Force it on a small problem and
+    # compare outputs and every combination of gradients with the other routes.
+    rng = np.random.default_rng(8)
+    x, w, b = (
+        rng.standard_normal((5, 3, 7, 6)),
+        rng.standard_normal((4, 3, 3, 2)),
+        rng.standard_normal(4),
+    )
+    kw = {"stride": (1, 2), "padding": (1, 1), "dilation": (2, 1)}
+    gy = rng.standard_normal(conv2d_ref(x, w, b, **kw).shape)
+
+    def run(needs, bias=True):
+        arrays = (x, w, b) if bias else (x, w)
+        ts = [ad.tensor(a.astype(dtype), requires_grad=r) for a, r in zip(arrays, needs)]
+        y = ad.conv2d(*ts, **kw)
+        y.backward(gy.astype(dtype))
+        return [y.data] + [None if t.grad is None else t.grad.data for t in ts]
+
+    combos = [(True, True, True), (True, False, False), (False, True, True), (False, False, True)]
+    cases = [(c, bias) for c in combos for bias in (True, False) if bias or any(c[:2])]
+    others = {(c, bias): run(c, bias) for c, bias in cases}
+    calls = force_image_route(monkeypatch)
+    if conv_ops.runtime.gemm(dtype) is None:  # another BLAS: the route is never taken
+        assert (
+            conv_ops._image_route(np.dtype(dtype), conv_ops.ConvSpec.make("t", 1, 0, 1, 1), 5, 9, 9)
+            is None
+        )
+        return
+    close = {"rtol": 1e-12, "atol": 1e-12} if dtype == np.float64 else {"rtol": 1e-4, "atol": 1e-4}
+    for (needs, bias), want in others.items():
+        calls.clear()
+        got = run(needs, bias)
+        # one call per chunk of images (5 images: 5 chunks), the forward's first
+        assert calls == ["conv_forward_images"] * 5 + ["conv_backward_images"] * 5
+        np.testing.assert_allclose(got[0], conv2d_ref(x, w, b if bias else None, **kw), **close)
+        for g, wg in zip(got, want):
+            assert (g is None) == (wg is None)
+            if g is not None:
+                assert g.dtype == dtype
+                np.testing.assert_allclose(g, wg, **close)
+
+
+def test_image_by_image_route_to_second_order(monkeypatch):
+    # conv_transpose2d and the weight-gradient node take the route too (no groups here).
+    calls = force_image_route(monkeypatch)
+    rng = np.random.default_rng(9)
+    x, w, b = rng.standard_normal((3, 2, 4, 3)), rng.standard_normal((2, 2, 3, 2)), np.ones(2)
+    kw = {"stride": (1, 2), "padding": (1, 1), "dilation": (2, 1)}
+    assert gradgradcheck(lambda *a: ad.conv2d(*a, **kw), [x, w, b])
+    assert gradgradcheck(lambda *a: ad.conv_transpose2d(*a, **kw), [x, w.transpose(1, 0, 2, 3)])
+    assert conv_ops.runtime.gemm(np.float64) is None or "conv_backward_images" in calls
+
+
+def test_image_by_image_route_is_left_when_blas_cannot_be_called(monkeypatch):
+    force_image_route(monkeypatch)
+    spec = conv_ops.ConvSpec.make("conv2d", 1, 1, 1, 1)
+    monkeypatch.setattr(conv_ops.runtime, "gemm", lambda dtype: None)
+    assert conv_ops._image_route(np.dtype(np.float32), spec, 4, 100, 100) is None
+    monkeypatch.undo()
+    force_image_route(monkeypatch)
+    grouped = conv_ops.ConvSpec.make("conv2d", 1, 1, 1, 2)
+    assert conv_ops._image_route(np.dtype(np.float32), grouped, 4, 100, 100) is None
+    if conv_ops.runtime.gemm(np.float32) is not None:
+        assert conv_ops._image_route(np.dtype(np.float32), spec, 4, 100, 100) is not None
+
+
+def test_image_by_image_route_handles_empty_matrices(monkeypatch, capfd):
+    # No filters, or no input channels: products with a zero dimension, which BLAS must
+    # take without complaint (it reports bad arguments on stderr, not as an error).
+    force_image_route(monkeypatch)
+    rng = np.random.default_rng(10)
+    for x_shape, w_shape in (((3, 2, 5, 5), (0, 2, 3, 3)), ((3, 0, 5, 5), (4, 0, 3, 3))):
+        x = ad.tensor(rng.standard_normal(x_shape), requires_grad=True)
+        w = ad.tensor(rng.standard_normal(w_shape), requires_grad=True)
+        y = ad.conv2d(x, w, padding=1)
+        y.backward(np.ones(y.shape))
+        np.testing.assert_array_equal(x.grad.data, np.zeros(x_shape))
+        np.testing.assert_array_equal(w.grad.data, np.zeros(w_shape))
+        assert y.shape == (3, w_shape[0], 5, 5) and (y.data == 0).all()
+    assert capfd.readouterr().err == ""
+
+
 # ------------------------------------------------------------ PyTorch comparison
 def test_against_pytorch():
     torch = pytest.importorskip("torch")

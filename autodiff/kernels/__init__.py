@@ -6,18 +6,27 @@ Kernels are leaves: they import only numpy and numba, take plain C-contiguous fl
 float64 ndarrays plus int hyper-parameters, return new arrays of the input dtype, and do no
 argument validation (that is the ops' job). See conv.py and pool.py for layouts and
 conventions, reference.py for the plain-numpy versions the tests compare against.
-recurrent.py (imported by the recurrent ops from there) writes into arrays it is given.
+recurrent.py (imported by the recurrent ops from there) writes into arrays it is given, and
+so do conv.py's image-by-image kernels, which also take BLAS's gemm (``runtime.gemm``).
 
 ``KERNELS`` maps each kernel name to ``(kernel, make_args)``, where ``make_args(dtype=float64)``
-builds a small tuple of example arguments (for the LSTM kernels, which return nothing,
-the last one is an output array), so a benchmark can time the cold compile (or
+builds a small tuple of example arguments (for the kernels that return nothing, the
+last array among them is an output), so a benchmark can time the cold compile (or
 cache load) and the warm first call of every kernel: ``fn(*make_args())``.
 """
 
 import numpy as np
 
 from . import runtime
-from .conv import col2im, col2im_serial, conv_out_size, im2col, im2col_serial
+from .conv import (
+    col2im,
+    col2im_serial,
+    conv_backward_images,
+    conv_forward_images,
+    conv_out_size,
+    im2col,
+    im2col_serial,
+)
 from .pointwise import relu_backward, relu_forward
 from .pool import (
     avg_pool2d_backward,
@@ -41,6 +50,8 @@ __all__ = [
     "avg_pool2d_forward",
     "col2im",
     "col2im_serial",
+    "conv_backward_images",
+    "conv_forward_images",
     "conv_out_size",
     "im2col",
     "im2col_serial",
@@ -72,6 +83,19 @@ def _im2col_args(dtype=np.float64):
 
 def _col2im_args(dtype=np.float64):
     return (_rand((3 * 3 * 3, 2 * 8 * 8), dtype), _X_SHAPE, *_CONV)
+
+
+def _conv_images_args(dtype=np.float64):
+    # two images, 4 filters with a bias column; images 0..1 (all)
+    y = np.empty((2, 4, 8 * 8), dtype)
+    w_mat = _rand((4, 3 * 3 * 3 + 1), dtype)
+    return (runtime.gemm(dtype), _rand(_X_SHAPE, dtype), w_mat, y, 0, 2, *_CONV)
+
+
+def _conv_backward_images_args(dtype=np.float64):
+    gemm, x, w_mat, y, lo, hi, *conv = _conv_images_args(dtype)
+    gy, gw_t = _rand(y.shape, dtype), np.zeros((w_mat.shape[1], 4), dtype)
+    return (gemm, x, w_mat[:, :-1].copy(), gy, np.empty_like(x), gw_t, lo, hi, *conv)
 
 
 def _pool_forward_args(dtype=np.float64):
@@ -131,6 +155,10 @@ KERNELS = {
     "lstm_forward": (lstm_forward, _lstm_forward_args),
     "lstm_backward": (lstm_backward, _lstm_backward_args),
 }
+
+if runtime.gemm(np.float32) is not None and runtime.gemm(np.float64) is not None:
+    KERNELS["conv_forward_images"] = (conv_forward_images, _conv_images_args)
+    KERNELS["conv_backward_images"] = (conv_backward_images, _conv_backward_images_args)
 
 #: parallel kernel -> its serial twin, for the ops to run on mid-sized problems
 #: (``autodiff.ops.conv.SERIAL_PROBLEM``; measurements next to the twins in conv.py and pool.py)

@@ -115,6 +115,53 @@ def _shifted_plane(dst, src, start, lo, hi):
         dst[d0 + k] = src[s0 + k]
 
 
+@njit(cache=True, inline="always")
+def _unfold_tap(dst, src, i, j, oh, ow, h, w, sh, sw, ph, pw, dh, dw):
+    """dst (OH*OW) = kernel tap (i, j) of the input plane src (H*W): one row of cols."""
+    off = j * dw - pw
+    wlo, whi = _valid_range(ow, sw, off, w)
+    hlo, hhi = _valid_range(oh, sh, i * dh - ph, h)
+    span = _U(whi - wlo)
+    plane = oh * ow
+    _zero(dst, 0, hlo * ow)
+    _zero(dst, hhi * ow, plane)
+    if sh == 1 and sw == 1 and ow == w and hlo < hhi:
+        _shifted_plane(dst, src, (hlo - ph + i * dh) * w + off, hlo * ow, hhi * ow)
+        for y in range(hlo, hhi):
+            _zero(dst, y * ow, y * ow + wlo)
+            _zero(dst, y * ow + whi, (y + 1) * ow)
+        return
+    for y in range(hlo, hhi):
+        d0 = _U(y * ow + wlo)
+        s0 = _U((y * sh - ph + i * dh) * w + off + wlo * sw)
+        _zero(dst, y * ow, y * ow + wlo)
+        if sw == 1:
+            for k in range(span):
+                dst[d0 + k] = src[s0 + k]
+        else:
+            for k in range(span):
+                dst[d0 + k] = src[s0 + k * _U(sw)]
+        _zero(dst, y * ow + whi, (y + 1) * ow)
+
+
+@njit(cache=True, inline="always")
+def _fold_tap(dst, src, i, j, oh, ow, h, w, sh, sw, ph, pw, dh, dw):
+    """dst (H*W) += the row src (OH*OW) of kernel tap (i, j): im2col's adjoint for one row."""
+    hlo, hhi = _valid_range(oh, sh, i * dh - ph, h)
+    off = j * dw - pw
+    wlo, whi = _valid_range(ow, sw, off, w)
+    span = _U(whi - wlo)
+    for y in range(hlo, hhi):
+        s0 = _U(y * ow + wlo)
+        d0 = _U((y * sh - ph + i * dh) * w + off + wlo * sw)
+        if sw == 1:
+            for k in range(span):
+                dst[d0 + k] += src[s0 + k]
+        else:
+            for k in range(span):
+                dst[d0 + k * _U(sw)] += src[s0 + k]
+
+
 @njit(cache=True, parallel=True, error_model="numpy")
 def im2col(x, kh, kw, sh, sw, ph, pw, dh, dw, ones_row=False):
     """Unfold x (N, C, H, W) into cols (C*KH*KW, N*OH*OW); padded taps are 0.
@@ -133,34 +180,23 @@ def im2col(x, kh, kw, sh, sw, ph, pw, dh, dw, ones_row=False):
     # One row per task: each thread writes long contiguous runs of its own row.
     for r in prange(c * kh * kw):
         ci = r // (kh * kw)
-        i = (r // kw) % kh
-        j = r % kw
-        off = j * dw - pw
-        wlo, whi = _valid_range(ow, sw, off, w)
-        hlo, hhi = _valid_range(oh, sh, i * dh - ph, h)
-        span = _U(whi - wlo)
         for b in range(n):
-            dst = cols[r, b * plane : (b + 1) * plane]
-            src = planes[b * c + ci]
-            _zero(dst, 0, hlo * ow)
-            _zero(dst, hhi * ow, plane)
-            if sh == 1 and sw == 1 and ow == w and hlo < hhi:
-                _shifted_plane(dst, src, (hlo - ph + i * dh) * w + off, hlo * ow, hhi * ow)
-                for y in range(hlo, hhi):
-                    _zero(dst, y * ow, y * ow + wlo)
-                    _zero(dst, y * ow + whi, (y + 1) * ow)
-                continue
-            for y in range(hlo, hhi):
-                d0 = _U(y * ow + wlo)
-                s0 = _U((y * sh - ph + i * dh) * w + off + wlo * sw)
-                _zero(dst, y * ow, y * ow + wlo)
-                if sw == 1:
-                    for k in range(span):
-                        dst[d0 + k] = src[s0 + k]
-                else:
-                    for k in range(span):
-                        dst[d0 + k] = src[s0 + k * _U(sw)]
-                _zero(dst, y * ow + whi, (y + 1) * ow)
+            _unfold_tap(
+                cols[r, b * plane : (b + 1) * plane],
+                planes[b * c + ci],
+                (r // kw) % kh,
+                r % kw,
+                oh,
+                ow,
+                h,
+                w,
+                sh,
+                sw,
+                ph,
+                pw,
+                dh,
+                dw,
+            )
     return cols
 
 
@@ -180,23 +216,10 @@ def col2im(cols, x_shape, kh, kw, sh, sw, ph, pw, dh, dw):
     for p in prange(n * c):
         b = p // c
         ci = p % c
-        dst = x[p]
         for i in range(kh):
-            hlo, hhi = _valid_range(oh, sh, i * dh - ph, h)
             for j in range(kw):
                 src = cols[(ci * kh + i) * kw + j, b * plane : (b + 1) * plane]
-                off = j * dw - pw
-                wlo, whi = _valid_range(ow, sw, off, w)
-                span = _U(whi - wlo)
-                for y in range(hlo, hhi):
-                    s0 = _U(y * ow + wlo)
-                    d0 = _U((y * sh - ph + i * dh) * w + off + wlo * sw)
-                    if sw == 1:
-                        for k in range(span):
-                            dst[d0 + k] += src[s0 + k]
-                    else:
-                        for k in range(span):
-                            dst[d0 + k * _U(sw)] += src[s0 + k]
+                _fold_tap(x[p], src, i, j, oh, ow, h, w, sh, sw, ph, pw, dh, dw)
     return x.reshape(n, c, h, w)
 
 
@@ -211,3 +234,153 @@ def col2im(cols, x_shape, kh, kw, sh, sw, ph, pw, dh, dw):
 # runs one twin per thread on its chunk of images.
 im2col_serial = serial_twin(im2col)
 col2im_serial = serial_twin(col2im)
+
+
+# ----------------------------------------------------------- image by image, with BLAS
+# A convolution split over the cores (autodiff.threads) runs these on each thread's
+# images: for each image, im2col into a buffer that stays in the core's cache, then a
+# product by a BLAS ``cblas_?gemm`` that the caller passes in (a ctypes function, found by
+# ``runtime.gemm``; the caller sets BLAS to one thread). Everything between two images
+# runs here without the GIL, where a Python loop over images would make the threads
+# queue for it. The output of image b is the contiguous (O, OH*OW) block y[b], so no
+# transposing copy is needed either. Measurements: ``autodiff.ops.conv.IMAGE_PLANE``.
+_ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
+
+
+@njit(cache=True, inline="always")
+def _unfold_image(cols, planes, b, c, kh, kw, oh, ow, h, w, sh, sw, ph, pw, dh, dw):
+    """The first C*KH*KW rows of cols (rows, OH*OW) = im2col of image b of planes (N*C, H*W)."""
+    for r in range(c * kh * kw):
+        _unfold_tap(
+            cols[r],
+            planes[b * c + r // (kh * kw)],
+            (r // kw) % kh,
+            r % kw,
+            oh,
+            ow,
+            h,
+            w,
+            sh,
+            sw,
+            ph,
+            pw,
+            dh,
+            dw,
+        )
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def conv_forward_images(gemm, x, w_mat, y, lo, hi, kh, kw, sh, sw, ph, pw, dh, dw):
+    """y[b] (O, OH*OW) = w_mat @ im2col(x[b]) for images lo <= b < hi.
+
+    w_mat is (O, C*KH*KW), or (O, C*KH*KW + 1) with the bias as its last column (cols then
+    gets a row of ones). y is (N, O, OH*OW).
+    """
+    n, c, h, wd = x.shape
+    o, k = w_mat.shape
+    oh = conv_out_size(h, kh, sh, ph, dh)
+    ow = conv_out_size(wd, kw, sw, pw, dw)
+    plane = oh * ow
+    cols = np.empty((k, plane), dtype=x.dtype)
+    cols[c * kh * kw :] = 1  # the bias's row of ones, if w_mat has a bias column
+    planes = x.reshape(n * c, h * wd)
+    for b in range(lo, hi):
+        _unfold_image(cols, planes, b, c, kh, kw, oh, ow, h, wd, sh, sw, ph, pw, dh, dw)
+        gemm(
+            _ROW_MAJOR,
+            _NO_TRANS,
+            _NO_TRANS,
+            o,
+            plane,
+            k,
+            1.0,
+            w_mat.ctypes.data,
+            k,
+            cols.ctypes.data,
+            plane,
+            0.0,
+            y[b].ctypes.data,
+            plane,
+        )
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def conv_backward_images(gemm, x, w_mat, gy, gx, gw_t, lo, hi, kh, kw, sh, sw, ph, pw, dh, dw):
+    """The gradients of conv_forward_images for images lo <= b < hi; gy is (N, O, OH*OW).
+
+    If gx has elements: gx[b] (C, H, W) = col2im(w_mat[:, :C*KH*KW].T @ gy[b]), written.
+    If gw_t has elements: gw_t (C*KH*KW [+ 1], O) += im2col(x[b]) @ gy[b].T, accumulated;
+    its extra last row, if any, meets cols' row of ones and sums the bias gradient.
+    """
+    n, o, plane = gy.shape
+    if gw_t.size:
+        c, h, wd = x.shape[1], x.shape[2], x.shape[3]
+    else:
+        c, h, wd = gx.shape[1], gx.shape[2], gx.shape[3]
+    oh = conv_out_size(h, kh, sh, ph, dh)
+    ow = conv_out_size(wd, kw, sw, pw, dw)
+    rows = c * kh * kw
+    k = gw_t.shape[0]
+    cols = np.empty((k, plane), dtype=gy.dtype)
+    cols[rows:] = 1
+    gcols = np.empty((rows if gx.size else 0, plane), dtype=gy.dtype)
+    x_planes = x.reshape(x.shape[0] * x.shape[1], x.shape[2] * x.shape[3])
+    gx_planes = gx.reshape(gx.shape[0] * gx.shape[1], gx.shape[2] * gx.shape[3])
+    for b in range(lo, hi):
+        g = gy[b]
+        if gw_t.size:
+            _unfold_image(cols, x_planes, b, c, kh, kw, oh, ow, h, wd, sh, sw, ph, pw, dh, dw)
+            gemm(
+                _ROW_MAJOR,
+                _NO_TRANS,
+                _TRANS,
+                k,
+                o,
+                plane,
+                1.0,
+                cols.ctypes.data,
+                plane,
+                g.ctypes.data,
+                plane,
+                1.0,
+                gw_t.ctypes.data,
+                o,
+            )
+        if gx.size:
+            gemm(
+                _ROW_MAJOR,
+                _TRANS,
+                _NO_TRANS,
+                rows,
+                plane,
+                o,
+                1.0,
+                w_mat.ctypes.data,
+                w_mat.shape[1],
+                g.ctypes.data,
+                plane,
+                0.0,
+                gcols.ctypes.data,
+                plane,
+            )
+            for ci in range(c):
+                dst = gx_planes[b * c + ci]
+                dst[:] = 0
+                for i in range(kh):
+                    for j in range(kw):
+                        _fold_tap(
+                            dst,
+                            gcols[(ci * kh + i) * kw + j],
+                            i,
+                            j,
+                            oh,
+                            ow,
+                            h,
+                            wd,
+                            sh,
+                            sw,
+                            ph,
+                            pw,
+                            dh,
+                            dw,
+                        )

@@ -52,7 +52,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numba import njit
 
-__all__ = ["tune", "TUNED", "serial_twin", "openblas", "OpenBLAS"]
+__all__ = ["tune", "TUNED", "serial_twin", "openblas", "OpenBLAS", "gemm"]
 
 #: what ``tune()`` changed, for benchmark reports
 TUNED: list[str] = []
@@ -91,7 +91,7 @@ _OPENBLAS_SYMBOLS = (
     ("openblas_set_num_threads64_", "openblas_get_num_threads64_"),
     ("openblas_set_num_threads", "openblas_get_num_threads"),
 )
-_found: dict[str, OpenBLAS | None] = {}
+_found: dict[str, Any] = {}  # "blas" -> OpenBLAS | None; a dtype name -> its gemm | None
 
 
 def _openblas_paths() -> list[str]:
@@ -133,6 +133,47 @@ def openblas() -> OpenBLAS | None:
                     _found["blas"] = OpenBLAS(lib, put, get)
                     return _found["blas"]
     return _found["blas"]
+
+
+# cblas_?gemm of an OpenBLAS built with 64-bit integers (numpy's own wheels), by dtype.
+_GEMM_SYMBOLS = {
+    "float32": (("scipy_cblas_sgemm64_", "cblas_sgemm64_"), ctypes.c_float),
+    "float64": (("scipy_cblas_dgemm64_", "cblas_dgemm64_"), ctypes.c_double),
+}
+
+
+def gemm(dtype: Any) -> Any:
+    """numpy's OpenBLAS ``cblas_sgemm`` (float32) or ``cblas_dgemm`` (float64) as a ctypes
+    function numba kernels can call, or None (another BLAS, 32-bit integers, other dtypes).
+
+    The arguments are those of CBLAS: ``(layout, trans_a, trans_b, m, n, k, alpha, a, lda,
+    b, ldb, beta, c, ldc)``, with the matrices as addresses (``array.ctypes.data``).
+
+    Example:
+        >>> import numpy as np
+        >>> from autodiff.kernels import runtime
+        >>> f = runtime.gemm(np.float32)
+        >>> a, b = np.ones((2, 3), np.float32), np.ones((3, 4), np.float32)
+        >>> c = np.empty((2, 4), np.float32)
+        >>> if f is not None:
+        ...     f(101, 111, 111, 2, 4, 3, 1.0, a.ctypes.data, 3, b.ctypes.data, 4, 0.0,
+        ...       c.ctypes.data, 4)
+        ...     assert (c == 3).all()
+    """
+    name = np.dtype(dtype).name
+    if name not in _found:
+        _found[name] = None
+        blas = openblas()
+        symbols, real = _GEMM_SYMBOLS.get(name, ((), None))
+        for symbol in symbols:
+            if blas is not None and hasattr(blas.library, symbol):
+                f = getattr(blas.library, symbol)
+                i, p = ctypes.c_int64, ctypes.c_void_p
+                f.argtypes = [i, i, i, i, i, i, real, p, i, p, i, real, p, i]
+                f.restype = None
+                _found[name] = f
+                break
+    return _found[name]
 
 
 def _quiet_openblas_workers() -> bool:
