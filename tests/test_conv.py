@@ -396,12 +396,8 @@ def test_split_batch_route_to_second_order(monkeypatch):
     assert gradgradcheck(lambda *a: ad.conv2d(*a, **kw), [x, w, b])
 
 
-def force_image_route(monkeypatch):
-    """Make every one-group convolution take the image-by-image route, and count the
-    kernel calls, so a test can tell the route was taken."""
-    force_split(monkeypatch)
-    monkeypatch.setattr(conv_ops, "IMAGE_PLANE", 1)
-    monkeypatch.setattr(conv_ops, "IMAGE_SPLIT", 0)
+def count_image_route(monkeypatch):
+    """Count the calls of the image-by-image kernels, so a test can tell the route was taken."""
     calls = []
     for name in ("conv_forward_images", "conv_backward_images"):
         kernel = getattr(conv_ops, name)
@@ -412,6 +408,14 @@ def force_image_route(monkeypatch):
 
         monkeypatch.setattr(conv_ops, name, counted)
     return calls
+
+
+def force_image_route(monkeypatch):
+    """Make every one-group convolution take the image-by-image route; count its calls."""
+    force_split(monkeypatch)
+    monkeypatch.setattr(conv_ops, "IMAGE_PLANE", 1)
+    monkeypatch.setattr(conv_ops, "IMAGE_SPLIT", 0)
+    return count_image_route(monkeypatch)
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])

@@ -460,6 +460,7 @@ def test_gemm_is_found_exactly_when_numpys_openblas_exports_it_and_multiplies():
         gemm(101, 112, 111, 2, 4, 3, 1.0, a.ctypes.data, 2, b.ctypes.data, 4, 0.0, c.ctypes.data, 4)
         np.testing.assert_allclose(c, a.T @ b, **tol(dtype))
     assert runtime.gemm(np.int32) is None and runtime.gemm(np.float16) is None
+    assert runtime.gemm(np.dtype(">f4")) is None and runtime.gemm(np.dtype(">f8")) is None
 
 
 def _gemm_or_none(dtype):

@@ -160,6 +160,8 @@ def gemm(dtype: Any) -> Any:
         ...       c.ctypes.data, 4)
         ...     assert (c == 3).all()
     """
+    if not np.dtype(dtype).isnative:
+        return None  # '>f4' is also called float32, but BLAS takes the machine's order
     name = np.dtype(dtype).name
     if name not in _found:
         _found[name] = None
@@ -168,8 +170,9 @@ def gemm(dtype: Any) -> Any:
         for symbol in symbols:
             if blas is not None and hasattr(blas.library, symbol):
                 f = getattr(blas.library, symbol)
-                i, p = ctypes.c_int64, ctypes.c_void_p
-                f.argtypes = [i, i, i, i, i, i, real, p, i, p, i, real, p, i]
+                # CBLAS's three enums (layout, transposes) are C ints; sizes are 64-bit
+                e, i, p = ctypes.c_int, ctypes.c_int64, ctypes.c_void_p
+                f.argtypes = [e, e, e, i, i, i, real, p, i, p, i, real, p, i]
                 f.restype = None
                 _found[name] = f
                 break
