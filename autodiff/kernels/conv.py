@@ -116,8 +116,12 @@ def _shifted_plane(dst, src, start, lo, hi):
 
 
 @njit(cache=True, inline="always")
-def _unfold_tap(dst, src, i, j, oh, ow, h, w, sh, sw, ph, pw, dh, dw):
-    """dst (OH*OW) = kernel tap (i, j) of the input plane src (H*W): one row of cols."""
+def _unfold_tap(dst, src, i, j, geometry):
+    """dst (OH*OW) = kernel tap (i, j) of the input plane src (H*W): one row of cols.
+
+    ``geometry`` is (OH, OW, H, W, sh, sw, ph, pw, dh, dw).
+    """
+    oh, ow, h, w, sh, sw, ph, pw, dh, dw = geometry
     off = j * dw - pw
     wlo, whi = _valid_range(ow, sw, off, w)
     hlo, hhi = _valid_range(oh, sh, i * dh - ph, h)
@@ -145,8 +149,9 @@ def _unfold_tap(dst, src, i, j, oh, ow, h, w, sh, sw, ph, pw, dh, dw):
 
 
 @njit(cache=True, inline="always")
-def _fold_tap(dst, src, i, j, oh, ow, h, w, sh, sw, ph, pw, dh, dw):
+def _fold_tap(dst, src, i, j, geometry):
     """dst (H*W) += the row src (OH*OW) of kernel tap (i, j): im2col's adjoint for one row."""
+    oh, ow, h, w, sh, sw, ph, pw, dh, dw = geometry
     hlo, hhi = _valid_range(oh, sh, i * dh - ph, h)
     off = j * dw - pw
     wlo, whi = _valid_range(ow, sw, off, w)
@@ -178,25 +183,12 @@ def im2col(x, kh, kw, sh, sw, ph, pw, dh, dw, ones_row=False):
         cols[c * kh * kw] = 1
     planes = x.reshape(n * c, h * w)
     # One row per task: each thread writes long contiguous runs of its own row.
+    geometry = (oh, ow, h, w, sh, sw, ph, pw, dh, dw)
     for r in prange(c * kh * kw):
-        ci = r // (kh * kw)
+        i, j = (r // kw) % kh, r % kw
         for b in range(n):
-            _unfold_tap(
-                cols[r, b * plane : (b + 1) * plane],
-                planes[b * c + ci],
-                (r // kw) % kh,
-                r % kw,
-                oh,
-                ow,
-                h,
-                w,
-                sh,
-                sw,
-                ph,
-                pw,
-                dh,
-                dw,
-            )
+            dst = cols[r, b * plane : (b + 1) * plane]
+            _unfold_tap(dst, planes[b * c + r // (kh * kw)], i, j, geometry)
     return cols
 
 
@@ -213,13 +205,14 @@ def col2im(cols, x_shape, kh, kw, sh, sw, ph, pw, dh, dw):
     x = np.zeros((n * c, h * w), dtype=cols.dtype)
     # One (image, channel) plane per task: every write to that plane comes from this task,
     # so overlapping patches accumulate without races.
+    geometry = (oh, ow, h, w, sh, sw, ph, pw, dh, dw)
     for p in prange(n * c):
         b = p // c
         ci = p % c
         for i in range(kh):
             for j in range(kw):
                 src = cols[(ci * kh + i) * kw + j, b * plane : (b + 1) * plane]
-                _fold_tap(x[p], src, i, j, oh, ow, h, w, sh, sw, ph, pw, dh, dw)
+                _fold_tap(x[p], src, i, j, geometry)
     return x.reshape(n, c, h, w)
 
 
@@ -244,29 +237,14 @@ col2im_serial = serial_twin(col2im)
 # runs here without the GIL, where a Python loop over images would make the threads
 # queue for it. The output of image b is the contiguous (O, OH*OW) block y[b], so no
 # transposing copy is needed either. Measurements: ``autodiff.ops.conv.IMAGE_PLANE``.
-_ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
+_ROW, _N, _T = 101, 111, 112  # CBLAS: row-major layout, no transpose, transpose
 
 
 @njit(cache=True, inline="always")
-def _unfold_image(cols, planes, b, c, kh, kw, oh, ow, h, w, sh, sw, ph, pw, dh, dw):
+def _unfold_image(cols, planes, b, c, kh, kw, geometry):
     """The first C*KH*KW rows of cols (rows, OH*OW) = im2col of image b of planes (N*C, H*W)."""
     for r in range(c * kh * kw):
-        _unfold_tap(
-            cols[r],
-            planes[b * c + r // (kh * kw)],
-            (r // kw) % kh,
-            r % kw,
-            oh,
-            ow,
-            h,
-            w,
-            sh,
-            sw,
-            ph,
-            pw,
-            dh,
-            dw,
-        )
+        _unfold_tap(cols[r], planes[b * c + r // (kh * kw)], (r // kw) % kh, r % kw, geometry)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -284,24 +262,12 @@ def conv_forward_images(gemm, x, w_mat, y, lo, hi, kh, kw, sh, sw, ph, pw, dh, d
     cols = np.empty((k, plane), dtype=x.dtype)
     cols[c * kh * kw :] = 1  # the bias's row of ones, if w_mat has a bias column
     planes = x.reshape(n * c, h * wd)
+    geometry = (oh, ow, h, wd, sh, sw, ph, pw, dh, dw)
+    w_ptr, cols_ptr = w_mat.ctypes.data, cols.ctypes.data
     for b in range(lo, hi):
-        _unfold_image(cols, planes, b, c, kh, kw, oh, ow, h, wd, sh, sw, ph, pw, dh, dw)
-        gemm(
-            _ROW_MAJOR,
-            _NO_TRANS,
-            _NO_TRANS,
-            o,
-            plane,
-            k,
-            1.0,
-            w_mat.ctypes.data,
-            k,
-            cols.ctypes.data,
-            plane,
-            0.0,
-            y[b].ctypes.data,
-            plane,
-        )
+        _unfold_image(cols, planes, b, c, kh, kw, geometry)
+        y_ptr = y[b].ctypes.data
+        gemm(_ROW, _N, _N, o, plane, k, 1.0, w_ptr, k, cols_ptr, plane, 0.0, y_ptr, plane)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -326,61 +292,19 @@ def conv_backward_images(gemm, x, w_mat, gy, gx, gw_t, lo, hi, kh, kw, sh, sw, p
     gcols = np.empty((rows if gx.size else 0, plane), dtype=gy.dtype)
     x_planes = x.reshape(x.shape[0] * x.shape[1], x.shape[2] * x.shape[3])
     gx_planes = gx.reshape(gx.shape[0] * gx.shape[1], gx.shape[2] * gx.shape[3])
+    geometry = (oh, ow, h, wd, sh, sw, ph, pw, dh, dw)
+    w_ptr, ldw = w_mat.ctypes.data, w_mat.shape[1]
+    cols_ptr, gcols_ptr, gw_ptr = cols.ctypes.data, gcols.ctypes.data, gw_t.ctypes.data
     for b in range(lo, hi):
-        g = gy[b]
+        g_ptr = gy[b].ctypes.data
         if gw_t.size:
-            _unfold_image(cols, x_planes, b, c, kh, kw, oh, ow, h, wd, sh, sw, ph, pw, dh, dw)
-            gemm(
-                _ROW_MAJOR,
-                _NO_TRANS,
-                _TRANS,
-                k,
-                o,
-                plane,
-                1.0,
-                cols.ctypes.data,
-                plane,
-                g.ctypes.data,
-                plane,
-                1.0,
-                gw_t.ctypes.data,
-                o,
-            )
+            _unfold_image(cols, x_planes, b, c, kh, kw, geometry)
+            gemm(_ROW, _N, _T, k, o, plane, 1.0, cols_ptr, plane, g_ptr, plane, 1.0, gw_ptr, o)
         if gx.size:
-            gemm(
-                _ROW_MAJOR,
-                _TRANS,
-                _NO_TRANS,
-                rows,
-                plane,
-                o,
-                1.0,
-                w_mat.ctypes.data,
-                w_mat.shape[1],
-                g.ctypes.data,
-                plane,
-                0.0,
-                gcols.ctypes.data,
-                plane,
-            )
+            gemm(_ROW, _T, _N, rows, plane, o, 1.0, w_ptr, ldw, g_ptr, plane, 0.0, gcols_ptr, plane)
             for ci in range(c):
                 dst = gx_planes[b * c + ci]
                 dst[:] = 0
                 for i in range(kh):
                     for j in range(kw):
-                        _fold_tap(
-                            dst,
-                            gcols[(ci * kh + i) * kw + j],
-                            i,
-                            j,
-                            oh,
-                            ow,
-                            h,
-                            wd,
-                            sh,
-                            sw,
-                            ph,
-                            pw,
-                            dh,
-                            dw,
-                        )
+                        _fold_tap(dst, gcols[(ci * kh + i) * kw + j], i, j, geometry)
