@@ -151,16 +151,22 @@ def test_forced_route_second_order_float32_matches_other_routes(monkeypatch):
 
 
 # ------------------------------------------------------------ threads, fork, BLAS
+def benchmark_like_layer(seed):
+    """(spec, rng, x, w): a layer that takes the route by itself when the split is available."""
+    if not threads.available():
+        pytest.skip("split not available here")
+    rng = np.random.default_rng(seed)
+    spec = conv_ops.ConvSpec.make("conv2d", 1, 1, 1, 1)
+    x = rng.standard_normal((4, 16, 32, 32)).astype(np.float32)
+    w = rng.standard_normal((8, 16, 3, 3)).astype(np.float32)
+    return spec, rng, x, w
+
+
 @needs_gemm
 def test_route_from_several_user_threads_at_once():
     # The ops may be called from user threads concurrently; every call must give the
     # single-threaded answer, and OpenBLAS's thread count must come back.
-    if not threads.available():
-        pytest.skip("split not available here")
-    rng = np.random.default_rng(15)
-    spec = conv_ops.ConvSpec.make("conv2d", 1, 1, 1, 1)
-    x = rng.standard_normal((4, 16, 32, 32)).astype(np.float32)
-    w = rng.standard_normal((8, 16, 3, 3)).astype(np.float32)
+    spec, rng, x, w = benchmark_like_layer(15)
     b = rng.standard_normal(8).astype(np.float32)
     gy = rng.standard_normal((4, 8, 32, 32)).astype(np.float32)
     blas_threads = runtime.openblas().get_num_threads()
@@ -198,12 +204,7 @@ def test_route_from_several_user_threads_at_once():
 @needs_gemm
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork")
 def test_route_in_a_forked_child():
-    if not threads.available():
-        pytest.skip("split not available here")
-    rng = np.random.default_rng(16)
-    spec = conv_ops.ConvSpec.make("conv2d", 1, 1, 1, 1)
-    x = rng.standard_normal((4, 16, 32, 32)).astype(np.float32)
-    w = rng.standard_normal((8, 16, 3, 3)).astype(np.float32)
+    spec, _, x, w = benchmark_like_layer(16)
     want, _ = conv_ops._forward(x, w, None, spec, 32, 32)  # pool and BLAS warm in the parent
     sys.stdout.flush()
     sys.stderr.flush()
