@@ -26,6 +26,13 @@ needs_gemm = pytest.mark.skipif(
 )
 
 
+def with_split(monkeypatch):
+    """The split over two threads, also where threads.available() is False (one core,
+    SEEGRAD_TUNE=0), leaving the route's own thresholds as they are."""
+    monkeypatch.setattr(threads, "available", lambda: True)
+    monkeypatch.setattr(threads, "worker_count", lambda: 2)
+
+
 def _grads(x, w, b, gy, needs, **kw):
     arrays = (x, w) if b is None else (x, w, b)
     ts = [ad.tensor(a, requires_grad=r) for a, r in zip(arrays, needs)]
@@ -38,10 +45,10 @@ def _grads(x, w, b, gy, needs, **kw):
 @needs_gemm
 @pytest.mark.parametrize("dtype", ["float32", "float16", ">f4", "float64"])
 def test_real_threshold_route_matches_definition(monkeypatch, dtype):
-    # Not forced: the benchmark layer's shape (smaller batch) takes the route by itself
-    # when the split is available, and gives the definition's values in the input dtype.
-    if not threads.available():
-        pytest.skip("split not available here")
+    # Only the split is forced (a one-core machine has none): at the real IMAGE_PLANE and
+    # IMAGE_SPLIT the benchmark layer's shape (smaller batch) takes the route by itself,
+    # and gives the definition's values in the input dtype.
+    with_split(monkeypatch)
     calls = count_image_route(monkeypatch)
     rng = np.random.default_rng(11)
     x = rng.standard_normal((4, 16, 32, 32)).astype(dtype)
@@ -151,10 +158,9 @@ def test_forced_route_second_order_float32_matches_other_routes(monkeypatch):
 
 
 # ------------------------------------------------------------ threads, fork, BLAS
-def benchmark_like_layer(seed):
-    """(spec, rng, x, w): a layer that takes the route by itself when the split is available."""
-    if not threads.available():
-        pytest.skip("split not available here")
+def benchmark_like_layer(seed, monkeypatch):
+    """(spec, rng, x, w): a layer that takes the route by itself, given the split."""
+    with_split(monkeypatch)
     rng = np.random.default_rng(seed)
     spec = conv_ops.ConvSpec.make("conv2d", 1, 1, 1, 1)
     x = rng.standard_normal((4, 16, 32, 32)).astype(np.float32)
@@ -163,10 +169,10 @@ def benchmark_like_layer(seed):
 
 
 @needs_gemm
-def test_route_from_several_user_threads_at_once():
+def test_route_from_several_user_threads_at_once(monkeypatch):
     # The ops may be called from user threads concurrently; every call must give the
     # single-threaded answer, and OpenBLAS's thread count must come back.
-    spec, rng, x, w = benchmark_like_layer(15)
+    spec, rng, x, w = benchmark_like_layer(15, monkeypatch)
     b = rng.standard_normal(8).astype(np.float32)
     gy = rng.standard_normal((4, 8, 32, 32)).astype(np.float32)
     blas_threads = runtime.openblas().get_num_threads()
@@ -203,8 +209,8 @@ def test_route_from_several_user_threads_at_once():
 
 @needs_gemm
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork")
-def test_route_in_a_forked_child():
-    spec, _, x, w = benchmark_like_layer(16)
+def test_route_in_a_forked_child(monkeypatch):
+    spec, _, x, w = benchmark_like_layer(16, monkeypatch)
     want, _ = conv_ops._forward(x, w, None, spec, 32, 32)  # pool and BLAS warm in the parent
     sys.stdout.flush()
     sys.stderr.flush()
