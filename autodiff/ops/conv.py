@@ -583,12 +583,12 @@ def _backward_images(
     gw_parts = [np.zeros((gw_rows, o), dtype=dtype) for _ in chunks]
     gb_parts: list[np.ndarray | None] = [None] * len(chunks)
     args = spec.kernel_args(*kernel_hw)
+    xs = x if x is not None else nothing
 
     def images(i: int) -> None:
         part = chunks[i]
         if bias_grad and not bias_in_product:
             gb_parts[i] = _bias_grad(gy[part])
-        xs = x if x is not None else nothing
         conv_backward_images(gemm, xs, w_mat, gy3, gx, gw_parts[i], part.start, part.stop, *args)
 
     threads.run_split(images, len(chunks))
